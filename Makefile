@@ -1,0 +1,56 @@
+# unet-course: two commands for a fresh Linux machine with Python 3.11.
+#   make demo   -- build the virtual environment, then train and evaluate on synthetic tiles
+#   make test   -- build the virtual environment, then run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXTRAS ?= cpu,dev
+OUT ?= runs/demo
+EXECUTED ?= executed
+
+.PHONY: demo test unit course browser-deps assignments course-full bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/unet-course demo --out $(OUT)
+
+test: $(STAMP) browser-deps
+	$(PY) -m pytest tests
+	UNET_COURSE_PROFILE=smoke $(PY) -m pytest --nbval-lax course
+
+# Debian's Chromium drives the JupyterLab browser test (Playwright, no browser download).
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install Debian's chromium: the browser test will fail saying so"; \
+	  else \
+	    echo "chromium is missing: install Debian's 'chromium' package for the browser test"; \
+	  fi; \
+	fi
+
+# Regenerate the nbgrader release (assignments/) from the source (solutions/).
+assignments: $(STAMP)
+	$(PY) -m unet_course.grading.release
+
+# Every lesson at the seed's full scale (the GPU workflow); executed notebooks land in $(EXECUTED)/.
+course-full: $(STAMP)
+	@mkdir -p $(EXECUTED)
+	for nb in course/[0-9]*.ipynb; do \
+	  UNET_COURSE_PROFILE=full $(VENV)/bin/jupyter nbconvert --to notebook --execute \
+	    --ExecutePreprocessor.timeout=-1 --output-dir $(EXECUTED) "$$nb" || exit 1; \
+	done
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_synthetic.py
+	$(PY) benchmarks/bench_training.py
+
+clean:
+	rm -rf $(VENV) runs $(EXECUTED) test-output

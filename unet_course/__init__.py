@@ -1,0 +1,52 @@
+"""unet_course: building footprints from aerial tiles with a U-Net.
+
+The package behind the course: every algorithm the lessons teach and the
+assignments grade lives here once, tested against plain numpy.
+
+Modules, in the order the lessons teach them:
+
+- :mod:`unet_course.profiles`  -- smoke / laptop / full settings (lesson 1)
+- :mod:`unet_course.data`      -- synthetic scenes, real tiles, splits, tf.data (lessons 1, 2, 9)
+- :mod:`unet_course.losses`    -- BCE, weighted BCE, Dice, BCE + Dice (lesson 3)
+- :mod:`unet_course.model`     -- encoder, bottleneck, decoder blocks, the U-Net (lessons 4-6)
+- :mod:`unet_course.train`     -- the seed's training recipe with callbacks (lesson 7)
+- :mod:`unet_course.metrics`   -- confusion counts, Dice, IoU, precision, recall (lessons 2, 8)
+- :mod:`unet_course.evaluate`  -- test-metric tables against the seed (lesson 8)
+- :mod:`unet_course.viz`       -- error maps, probability maps, curves (lessons 1, 8)
+- :mod:`unet_course.grading`   -- the checks behind the graded assignments
+"""
+from __future__ import annotations
+
+import os
+
+# Keep TensorFlow's C++ log noise out of students' notebooks (set before any
+# submodule imports tensorflow; a value the user chose is left alone).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from unet_course.profiles import Profile, profile  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["Profile", "profile", "check_version", "__version__"]
+
+
+def check_version(written_for: str) -> str:
+    """Check that the installed package is the one a lesson was written for.
+
+    Compares major and minor numbers; raises ``RuntimeError`` naming both
+    versions when they differ. Every lesson's first code cell calls it.
+
+    Examples
+    --------
+    >>> check_version("0.1")
+    '0.1.0'
+    """
+    want = written_for.split(".")[:2]
+    have = __version__.split(".")[:2]
+    if want != have:
+        raise RuntimeError(
+            f"this notebook was written for unet_course {written_for}, but "
+            f"{__version__} is installed; run `make demo` or "
+            f"`pip install -e .` in the course repository to match them"
+        )
+    return __version__
