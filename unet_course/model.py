@@ -1,0 +1,260 @@
+"""The U-Net: encoder blocks, a bottleneck, decoder blocks (lessons 4-6).
+
+The network is the seed's, block for block and layer for layer:
+
+- an **encoder block** (lesson 6) sees, then shrinks: two 3x3 convolutions,
+  each followed by spatial dropout, then a 2x2 max pooling. It returns the
+  full-size features too (the *skip connection*) and the pooled ones;
+- the **bottleneck** (the seed's ``baseline_layer``) is the same two
+  convolutions at the smallest size, without pooling;
+- a **decoder block** grows, then looks again: a 2x2 transposed convolution
+  doubles the size, the skip connection from the matching encoder block is
+  concatenated, and two 3x3 convolutions with dropout follow.
+
+Every 3x3 convolution uses ``padding="same"``, ``relu`` and the
+``lecun_normal`` initializer (lesson 4 "Kernel initializers") and is followed
+by ``SpatialDropout2D`` (lesson 5 "Spatial dropout"). A 1x1 convolution with a
+sigmoid turns the last features into one building probability per pixel.
+
+With the defaults, ``build_unet()`` has exactly 7,760,097 parameters.
+
+Examples
+--------
+>>> model = build_unet((64, 64, 3), filters=4)
+>>> model.output_shape
+(None, 64, 64, 1)
+"""
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import keras
+from keras import layers
+
+__all__ = ["encoder_block", "bottleneck", "decoder_block", "build_unet", "DEPTH"]
+
+#: Number of encoder (and decoder) blocks: the input shrinks by 2**DEPTH = 16.
+DEPTH = 4
+
+
+def _check_filters(filters, name="filters"):
+    """Raise ``ValueError`` unless ``filters`` is a whole number >= 1."""
+    if isinstance(filters, bool) or not isinstance(filters, Integral) or filters < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {filters!r}")
+
+
+def _check_dropout_rate(dropout_rate):
+    """Raise ``ValueError`` unless ``0 <= dropout_rate < 1``."""
+    if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, Real):
+        raise ValueError(f"dropout_rate must be a number in [0, 1), got {dropout_rate!r}")
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate!r}")
+
+
+def _check_initializer(kernel_initializer):
+    """Raise ``ValueError`` unless Keras knows ``kernel_initializer``."""
+    try:
+        if keras.initializers.get(kernel_initializer) is None:
+            raise ValueError("None is not an initializer")
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"kernel_initializer {kernel_initializer!r} is not a Keras initializer "
+            f"(try 'lecun_normal', 'he_normal' or 'glorot_uniform')"
+        ) from error
+
+
+def _check_block_arguments(filters, dropout_rate, kernel_initializer):
+    """Check the three arguments every block shares."""
+    _check_filters(filters)
+    _check_dropout_rate(dropout_rate)
+    _check_initializer(kernel_initializer)
+
+
+def _conv_dropout(filters, inputs, dropout_rate, kernel_initializer):
+    """One 3x3 convolution (relu, same padding) followed by spatial dropout."""
+    x = layers.Conv2D(
+        filters,
+        (3, 3),
+        padding="same",
+        activation="relu",
+        kernel_initializer=kernel_initializer,
+    )(inputs)
+    return layers.SpatialDropout2D(dropout_rate)(x)
+
+
+def encoder_block(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal"):
+    """Two 3x3 convolutions with spatial dropout, then 2x2 max pooling.
+
+    Lesson 6 "The U-Net's three kinds of block" explains it; lesson 4
+    "Kernel initializers" and lesson 5 "Spatial dropout" explain its options.
+
+    Parameters
+    ----------
+    filters : int
+        Number of filters of both convolutions.
+    inputs : keras tensor
+        Feature map of shape ``(batch, H, W, C)``.
+    dropout_rate : float, default 0.1
+        Fraction of whole feature maps ``SpatialDropout2D`` drops in training.
+    kernel_initializer : str or keras.initializers.Initializer, default "lecun_normal"
+        How the convolution weights start.
+
+    Returns
+    -------
+    skip : keras tensor
+        Features before pooling, ``(batch, H, W, filters)``: the skip connection.
+    pooled : keras tensor
+        Features after pooling, ``(batch, H/2, W/2, filters)``: the next block's input.
+    """
+    _check_block_arguments(filters, dropout_rate, kernel_initializer)
+    x = _conv_dropout(filters, inputs, dropout_rate, kernel_initializer)
+    skip = _conv_dropout(filters, x, dropout_rate, kernel_initializer)
+    pooled = layers.MaxPooling2D((2, 2))(skip)
+    return skip, pooled
+
+
+def bottleneck(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal"):
+    """Two 3x3 convolutions with spatial dropout at the smallest size.
+
+    The seed calls it ``baseline_layer``. Lesson 6 "The U-Net's three kinds
+    of block" explains it.
+
+    Parameters
+    ----------
+    filters : int
+        Number of filters of both convolutions.
+    inputs : keras tensor
+        The last encoder block's pooled output.
+    dropout_rate : float, default 0.1
+        Fraction of whole feature maps ``SpatialDropout2D`` drops in training.
+    kernel_initializer : str or keras.initializers.Initializer, default "lecun_normal"
+        How the convolution weights start.
+
+    Returns
+    -------
+    keras tensor
+        ``(batch, H, W, filters)``, the same size as ``inputs``.
+    """
+    _check_block_arguments(filters, dropout_rate, kernel_initializer)
+    x = _conv_dropout(filters, inputs, dropout_rate, kernel_initializer)
+    return _conv_dropout(filters, x, dropout_rate, kernel_initializer)
+
+
+def decoder_block(filters, connections, inputs, dropout_rate=0.1,
+                  kernel_initializer="lecun_normal"):
+    """Upsample ``inputs``, concatenate the skip ``connections``, convolve twice.
+
+    A 2x2 transposed convolution with stride 2 doubles the height and width,
+    the encoder's features of the same size are concatenated after it, and two
+    3x3 convolutions with spatial dropout follow. Lesson 6 "The U-Net's three
+    kinds of block" explains it.
+
+    Parameters
+    ----------
+    filters : int
+        Number of filters of the transposed convolution and both convolutions.
+    connections : keras tensor
+        The skip connection from the matching encoder block, ``(batch, 2H, 2W, C)``.
+    inputs : keras tensor
+        Features from the block below, ``(batch, H, W, C')``.
+    dropout_rate : float, default 0.1
+        Fraction of whole feature maps ``SpatialDropout2D`` drops in training.
+    kernel_initializer : str or keras.initializers.Initializer, default "lecun_normal"
+        How the convolution weights start.
+
+    Returns
+    -------
+    keras tensor
+        ``(batch, 2H, 2W, filters)``.
+    """
+    _check_block_arguments(filters, dropout_rate, kernel_initializer)
+    up = layers.Conv2DTranspose(
+        filters,
+        (2, 2),
+        strides=(2, 2),
+        padding="same",
+        kernel_initializer=kernel_initializer,
+    )(inputs)
+    x = layers.Concatenate()([up, connections])
+    x = _conv_dropout(filters, x, dropout_rate, kernel_initializer)
+    return _conv_dropout(filters, x, dropout_rate, kernel_initializer)
+
+
+def _check_input_shape(input_shape):
+    """Raise ``ValueError`` unless ``input_shape`` is ``(H, W, C)`` with H, W divisible by 16."""
+    size = 2 ** DEPTH
+    try:
+        height, width, channels = input_shape
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"input_shape must be (height, width, channels), got {input_shape!r}"
+        ) from error
+    for name, value in (("height", height), ("width", width), ("channels", channels)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+            raise ValueError(
+                f"input_shape {name} must be a whole number >= 1, got {value!r} "
+                f"in input_shape={input_shape!r}"
+            )
+    if height % size or width % size:
+        raise ValueError(
+            f"input_shape height and width must be divisible by {size} (the U-Net "
+            f"halves them {DEPTH} times), got input_shape={input_shape!r}"
+        )
+
+
+def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
+               kernel_initializer="lecun_normal"):
+    """Build the seed's U-Net: 4 encoder blocks, a bottleneck, 4 decoder blocks.
+
+    Filters double at each encoder block (``filters``, 2x, 4x, 8x), the
+    bottleneck has 16x, and the decoder blocks come back down. A 1x1
+    convolution with a sigmoid (kept in float32 for mixed precision) gives a
+    building probability per pixel. Lesson 6 "The U-Net's three kinds of
+    block" builds it; lessons 4 and 5 explain ``kernel_initializer`` and
+    ``dropout_rate``.
+
+    Parameters
+    ----------
+    input_shape : tuple of int, default (256, 256, 3)
+        ``(height, width, channels)``; height and width must be divisible by 16.
+    filters : int, default 32
+        Filters of the first encoder block.
+    dropout_rate : float, default 0.1
+        Spatial dropout rate after every 3x3 convolution, in [0, 1).
+    kernel_initializer : str or keras.initializers.Initializer, default "lecun_normal"
+        Initializer of every convolution except the 1x1 head.
+
+    Returns
+    -------
+    keras.Model
+        Named ``"unet"``, mapping ``(batch, H, W, C)`` to ``(batch, H, W, 1)``.
+        With the defaults it has 7,760,097 parameters.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, when one is out of range.
+
+    Examples
+    --------
+    >>> build_unet().count_params()
+    7760097
+    """
+    _check_input_shape(input_shape)
+    _check_block_arguments(filters, dropout_rate, kernel_initializer)
+
+    inputs = keras.Input(shape=tuple(int(n) for n in input_shape))
+    skips = []
+    x = inputs
+    for level in range(DEPTH):
+        skip, x = encoder_block(filters * 2**level, x, dropout_rate, kernel_initializer)
+        skips.append(skip)
+
+    x = bottleneck(filters * 2**DEPTH, x, dropout_rate, kernel_initializer)
+
+    for level in reversed(range(DEPTH)):
+        x = decoder_block(filters * 2**level, skips[level], x, dropout_rate,
+                          kernel_initializer)
+
+    outputs = layers.Conv2D(1, (1, 1), activation="sigmoid", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="unet")
