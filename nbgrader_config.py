@@ -1,0 +1,45 @@
+"""nbgrader configuration of unet-course (nbgrader 0.9).
+
+- ``solutions/`` is the *source* directory: the instructor's notebooks, with
+  ``### BEGIN SOLUTION`` / ``### END SOLUTION`` and hidden-test blocks.
+- ``assignments/`` is the *release* directory: what ``nbgrader
+  generate_assignment`` makes from ``solutions/`` and students receive
+  (``make assignments`` regenerates it; a test fails when it is stale).
+- The other steps keep nbgrader's names (``submitted/``, ``autograded/``,
+  ``feedback/``) and belong in a course directory *outside* the repository:
+  copy this file and both folders there (``docs/instructors.md``).
+
+While autograding, nbgrader sets ``NBGRADER_EXECUTION``, so
+``unet_course.profile()`` is ``smoke``: 64-pixel tiles, 8 base filters, 3
+epochs. Its training cells take seconds on 2 CPU cores; the time-out below
+leaves room for a busy grading machine without letting a runaway cell hold
+the grader for long.
+"""
+import os
+
+c = get_config()  # noqa: F821 (nbgrader's config loader defines it)
+
+# Where each step lives, relative to the course root (the folder nbgrader runs in).
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+
+# The four assignments, in the order the course teaches them.
+c.CourseDirectory.course_id = "unet-course"
+
+# Cell time-outs that fit the smoke profile. The longest cell (assignment 4's
+# check of train_model, which trains twice) takes about 15 s on 2 free cores.
+c.Execute.timeout = 240
+c.Execute.startup_timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# Keep TensorFlow's start-up noise out of the executed notebooks and hence out
+# of the feedback: kernels inherit these from the grading process.
+# TF_CPP_MIN_LOG_LEVEL=2 hides C++ info and warnings; TensorFlow's oneDNN
+# notice ("oneDNN custom operations are on ...") ignores that level and only
+# stays away with TF_ENABLE_ONEDNN_OPTS=0.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("PYTHONWARNINGS", "ignore")

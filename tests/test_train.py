@@ -1,0 +1,151 @@
+"""Lesson 7's training recipe: schedule, callbacks, run folder, NaN stop, resume."""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import unet_course
+from unet_course import train
+from unet_course.data import Splits, synthetic_tiles
+
+SMOKE = unet_course.profile("smoke")
+QUICK = replace(SMOKE, epochs=2)
+
+
+@pytest.fixture(scope="module")
+def splits():
+    """A few smoke-sized synthetic tiles: 16 train, 8 validation, 8 test."""
+    tiles = synthetic_tiles(32, size=SMOKE.image_size, seed=5)
+    return Splits(tiles.subset(np.arange(16)), tiles.subset(np.arange(16, 24)),
+                  tiles.subset(np.arange(24, 32)))
+
+
+@pytest.fixture(scope="module")
+def finished(splits, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    return train.train_unet(QUICK, run_dir, data=splits, verbose=0, source="synthetic")
+
+
+def test_learning_rate_schedule_decays_exponentially():
+    schedule = train.learning_rate_schedule()
+    for step in (0, 500, 1000, 5000):
+        assert float(schedule(step)) == pytest.approx(1e-3 * 0.9 ** (step / 1000), rel=1e-5)
+    assert float(train.learning_rate_schedule(0.01, 10, 0.5)(20)) == pytest.approx(0.0025)
+
+
+def test_callbacks_follow_the_recipe(tmp_path):
+    nan, csv_logger, checkpoint, early, backup = train.make_callbacks(tmp_path, patience=3)
+    assert isinstance(nan, keras.callbacks.TerminateOnNaN)
+    assert isinstance(csv_logger, keras.callbacks.CSVLogger) and not csv_logger.append
+    assert csv_logger.filename == str(tmp_path / "history.csv")
+    assert checkpoint.filepath == str(tmp_path / "best.keras") and checkpoint.save_best_only
+    assert checkpoint.monitor == "val_loss" and checkpoint.best == np.inf
+    assert early.patience == 3 and early.restore_best_weights and early.monitor == "val_loss"
+    assert isinstance(backup, keras.callbacks.BackupAndRestore)
+    assert backup.backup_dir == str(tmp_path / "backup")
+
+
+def test_resumed_callbacks_append_and_remember_the_best(tmp_path):
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6\n2,0.6,0.65\n")
+    _, csv_logger, checkpoint, _, _ = train.make_callbacks(tmp_path, resume=True)
+    assert csv_logger.append and checkpoint.best == pytest.approx(0.6)
+
+
+def test_read_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
+    path = tmp_path / "history.csv"
+    with path.open("w", newline="") as file:
+        csv.writer(file).writerows([["epoch", "loss", "val_loss"], [0, 0.9, 0.8], [1, 0.7, 0.6],
+                                    [1, 0.65, 0.55], [2, 0.5, 0.5]])
+    assert train.read_history(path) == {"epoch": [0, 1, 2], "loss": [0.9, 0.65, 0.5],
+                                        "val_loss": [0.8, 0.55, 0.5]}
+    with pytest.raises(FileNotFoundError, match="history"):
+        train.read_history(tmp_path / "none.csv")
+
+
+def test_accelerator_choice_matches_the_machine():
+    accel = train.configure_accelerator()
+    gpus = tf.config.list_physical_devices("GPU")
+    assert accel["gpus"] == len(gpus) and accel["jit_compile"] == bool(gpus)
+    if not gpus:
+        assert not accel["mixed_precision"] and accel["policy"] == "float32"
+        assert accel["device"].startswith("CPU")
+    else:
+        capability = tf.config.experimental.get_device_details(gpus[0])["compute_capability"]
+        assert accel["mixed_precision"] == (tuple(capability) >= (7, 0))
+    assert keras.mixed_precision.global_policy().name == accel["policy"]
+
+
+def test_compiled_unet_is_sized_by_the_profile_and_seeded():
+    keras.utils.set_random_seed(SMOKE.seed)
+    first = train.compiled_unet(SMOKE)
+    keras.utils.set_random_seed(SMOKE.seed)
+    second = train.compiled_unet(SMOKE)
+    assert first.input_shape == (None, 64, 64, 3) and first.output_shape == (None, 64, 64, 1)
+    first_conv = next(layer for layer in first.layers if isinstance(layer, keras.layers.Conv2D))
+    assert first_conv.filters == SMOKE.base_filters
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert isinstance(first.optimizer, keras.optimizers.Adam)
+    assert float(first.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+def test_run_folder_and_run_json(finished):
+    run_dir, info = finished.run_dir, json.loads((finished.run_dir / "run.json").read_text())
+    assert info == finished.metadata
+    assert info["status"] == "finished" and info["profile"] == "smoke"
+    assert info["data"].startswith("synthetic (16/8/8")
+    assert info["package_version"] == unet_course.__version__
+    assert info["tensorflow_version"] == tf.__version__
+    assert info["epochs_run"] == 2 and info["max_epochs"] == 2 and info["seconds"] > 0
+    assert info["best_epoch"] in (1, 2) and info["resumed_from_epoch"] is None
+    assert {"device", "mixed_precision", "jit_compile"} <= set(info)
+    assert not (run_dir / "backup").exists()  # removed once training finished
+    history = train.read_history(run_dir / "history.csv")
+    assert history == finished.history and history["epoch"] == [0, 1]
+    assert {"loss", "val_loss", "dice", "val_dice", "iou", "precision", "recall"} <= set(history)
+    assert info["best_val_loss"] == pytest.approx(min(history["val_loss"]))
+
+
+def test_model_holds_the_best_epoch(finished, splits):
+    best = keras.models.load_model(finished.run_dir / "best.keras", compile=False)
+    for a, b in zip(best.get_weights(), finished.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    val_loss = finished.model.evaluate(splits.validation.images / 255.0,
+                                       splits.validation.masks[..., None], verbose=0)[0]
+    assert val_loss == pytest.approx(finished.metadata["best_val_loss"], rel=1e-3)
+
+
+def test_existing_run_is_never_overwritten(finished, splits):
+    before = (finished.run_dir / "history.csv").read_text()
+    with pytest.raises(FileExistsError, match="--resume"):
+        train.train_unet(QUICK, finished.run_dir, data=splits, verbose=0)
+    assert (finished.run_dir / "history.csv").read_text() == before
+
+
+def test_resuming_a_finished_run_reloads_it(finished, splits, capsys):
+    again = train.train_unet(QUICK, finished.run_dir, data=splits, resume=True, verbose=0)
+    assert "nothing to resume" in capsys.readouterr().out
+    assert again.history == finished.history and again.metadata == finished.metadata
+    with pytest.raises(FileExistsError, match="profile 'smoke'"):
+        train.train_unet(unet_course.profile("laptop"), finished.run_dir, resume=True)
+
+
+def test_tiles_of_the_wrong_size_are_refused(splits, tmp_path):
+    with pytest.raises(ValueError, match="64x64 pixels but profile 'laptop' expects 128x128"):
+        train.train_unet(unet_course.profile("laptop"), tmp_path, data=splits, verbose=0)
+
+
+def test_nan_loss_stops_with_advice(splits, tmp_path, capsys):
+    with pytest.raises(train.TrainingDiverged) as error:
+        train.train_unet(QUICK, tmp_path, data=splits, verbose=0, learning_rate=1e30)
+    message = str(error.value)
+    assert "in epoch 1" in message and "learning rate" in message and "masks" in message
+    assert message in capsys.readouterr().out
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert info["status"] == "diverged" and info["message"] == message

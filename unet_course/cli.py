@@ -1,0 +1,201 @@
+"""The ``unet-course`` command: ``demo``, ``train`` and ``evaluate`` (lessons 7 and 8).
+
+::
+
+    unet-course demo [--out DIR] [--profile smoke|laptop|full]
+    unet-course train --data synthetic|tiles:PATH|massachusetts:PATH --profile P --out DIR [--resume]
+    unet-course evaluate --data ... --profile P --out DIR
+
+``demo`` trains on synthetic tiles and evaluates on their test split, writing
+``DIR/metrics.json``, ``DIR/curves.png``, ``DIR/error_maps.png`` and
+``DIR/probability_maps.png`` next to the run's ``best.keras``,
+``history.csv`` and ``run.json``; run again, it resumes or reuses that run.
+``train`` never overwrites a run: ``--resume`` continues one that was
+interrupted. ``evaluate`` scores ``DIR/best.keras`` on the test split.
+
+Wrong arguments print the usage and exit with status 2; bad data, a missing
+model or an existing run print one line ``error: ...`` and exit with status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from unet_course.profiles import PROFILES
+
+SOURCES = ("synthetic", "tiles:PATH", "massachusetts:PATH")
+
+
+def data_source(text):
+    """Check a ``--data`` value: ``synthetic``, ``tiles:PATH`` or ``massachusetts:PATH``."""
+    kind, _, path = text.partition(":")
+    if text == "synthetic" or (kind in ("tiles", "massachusetts") and path):
+        return text
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(SOURCES)}, got {text!r}")
+
+
+def positive_int(text):
+    """Check an integer argument that must be 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _common(parser, out_required=True, data_default=None):
+    parser.add_argument("--data", type=data_source, default=data_default, metavar="SOURCE",
+                        help=f"{', '.join(SOURCES)} (default: the profile's, synthetic)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=None,
+                        help="sizes and epochs (default: $UNET_COURSE_PROFILE or laptop)")
+    parser.add_argument("--out", type=Path, required=out_required, default=None if out_required
+                        else Path("runs/demo"), metavar="DIR", help="the run folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _training_options(parser):
+    parser.add_argument("--epochs", type=positive_int, help="most epochs (default: the profile's)")
+    parser.add_argument("--patience", type=positive_int,
+                        help="early-stopping patience (default: the profile's, 3)")
+
+
+def build_parser():
+    """The argument parser of ``unet-course`` (lesson 7 shows its ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="unet-course", description="Building footprints from aerial tiles with a U-Net.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser("demo", help="train and evaluate on synthetic tiles")
+    _common(demo, out_required=False, data_default="synthetic")
+    _training_options(demo)
+    train = commands.add_parser("train", help="train a U-Net (never overwrites a run)")
+    _common(train)
+    _training_options(train)
+    train.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    evaluate = commands.add_parser("evaluate", help="score DIR/best.keras on the test tiles")
+    _common(evaluate)
+    evaluate.add_argument("--threshold", type=float, default=0.5,
+                          help="probability above which a pixel is building (default 0.5)")
+    return parser
+
+
+def _profile(args):
+    """The chosen profile, with --epochs and --patience applied."""
+    from dataclasses import replace
+
+    from unet_course.profiles import profile
+
+    prof = profile(args.profile)
+    changes = {key: getattr(args, key, None) for key in ("epochs", "patience")}
+    return replace(prof, **{key: value for key, value in changes.items() if value})
+
+
+def _train(args, prof, splits, source, resume):
+    from unet_course.train import train_unet
+
+    return train_unet(prof, args.out, data=splits, resume=resume, source=source,
+                      verbose=0 if args.quiet else "auto")
+
+
+def _save_figures(out, test, probs, worst):
+    """curves.png (when there is a history), error_maps.png, probability_maps.png."""
+    from unet_course import viz
+
+    figures = {
+        "error_maps.png": viz.plot_error_maps(test, probs, indices=worst),
+        "probability_maps.png": viz.plot_probability_maps(test, probs, n=4),
+    }
+    if (out / "history.csv").is_file():
+        figures["curves.png"] = viz.plot_training_curves(out / "history.csv")
+    for name, fig in figures.items():
+        fig.savefig(out / name, dpi=100)
+    return sorted(figures)
+
+
+def _report(args, prof, source, model, test, start, threshold=0.5):
+    """Evaluate on the test tiles, write metrics.json and the figures, print the table."""
+    from unet_course import evaluate
+
+    probs = evaluate.predict_probabilities(model, test, batch_size=prof.batch_size)
+    metrics = evaluate.score_predictions(test.masks, probs, threshold)
+    worst = evaluate.worst_tiles(test.masks, probs, k=4, threshold=threshold)
+    dice = evaluate.tile_dice(test.masks, probs, threshold)
+    figures = _save_figures(args.out, test, probs, worst)
+    metrics.update(
+        seconds=round(time.perf_counter() - start, 2), profile=prof.name, data=source,
+        threshold=threshold, test_tiles=len(test), seed_results=evaluate.SEED_RESULTS,
+        worst_tiles=[{"name": test.names[i], "dice": float(dice[i])} for i in worst],
+    )
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"\nTest tiles: {len(test)} ({source}, profile {prof.name})")
+    print(evaluate.metrics_table(metrics))
+    print(f"\nWrote {args.out / 'metrics.json'} and {', '.join(figures)} in {args.out}")
+    return metrics
+
+
+def run_demo(args):
+    """``unet-course demo``: train (or resume) and evaluate in one go."""
+    from unet_course.data import load_data
+
+    start, prof = time.perf_counter(), _profile(args)
+    print(f"unet-course demo: profile {prof.name} ({prof.image_size} px, base {prof.base_filters} "
+          f"filters, up to {prof.epochs} epochs), data {args.data}, output {args.out}")
+    splits = load_data(args.data, prof)
+    result = _train(args, prof, splits, args.data, resume=True)
+    _report(args, prof, args.data, result.model, splits.test, start)
+    return 0
+
+
+def run_train(args):
+    """``unet-course train``: one training run into ``--out``."""
+    from unet_course.data import load_data
+    from unet_course.train import check_run_dir
+
+    prof = _profile(args)
+    check_run_dir(args.out, prof, args.resume)
+    source = args.data or prof.data
+    result = _train(args, prof, load_data(source, prof), source, resume=args.resume)
+    info = result.metadata
+    print(f"Trained {info['epochs_run']} epochs in {info.get('seconds', 0):.0f} s; best epoch "
+          f"{info.get('best_epoch')}; model in {args.out / 'best.keras'}")
+    return 0
+
+
+def run_evaluate(args):
+    """``unet-course evaluate``: score ``--out/best.keras`` on the test split."""
+    from unet_course.data import load_data
+    from unet_course.evaluate import load_trained_model
+
+    start, prof = time.perf_counter(), _profile(args)
+    model = load_trained_model(args.out)
+    source = args.data or prof.data
+    _report(args, prof, source, model, load_data(source, prof).test, start, args.threshold)
+    return 0
+
+
+COMMANDS = {"demo": run_demo, "train": run_train, "evaluate": run_evaluate}
+
+
+def main(argv=None):
+    """Run ``unet-course`` with ``argv`` (default: the command line); return the exit status."""
+    args = build_parser().parse_args(argv)
+    if "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    from unet_course.data import DatasetError
+    from unet_course.train import TrainingDiverged
+
+    try:
+        return COMMANDS[args.command](args)
+    except (DatasetError, TrainingDiverged, FileExistsError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        again = "demo" if args.command == "demo" else f"{args.command} --resume"
+        print(f"\ninterrupted; run `unet-course {again} --out {args.out}` to continue", file=sys.stderr)
+        return 130

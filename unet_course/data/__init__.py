@@ -1,0 +1,30 @@
+"""Data for the course: synthetic scenes, real tiles, splits and the tf.data pipeline.
+
+Lessons 1 ("Aerial tiles and masks"), 2 ("Class imbalance") and 9 ("Data
+augmentation") teach from this subpackage. Everything is held in a
+:class:`TileSet` (uint8 images and 0/1 masks); :func:`load_data` turns a
+source string into train / validation / test sets, and :func:`make_dataset`
+feeds them to Keras.
+
+Modules: :mod:`~unet_course.data.synthetic` (procedural scenes),
+:mod:`~unet_course.data.tiles` (the seed's tile layout),
+:mod:`~unet_course.data.massachusetts` (the official data set),
+:mod:`~unet_course.data.download` (resumable, checksummed download),
+:mod:`~unet_course.data.splits`, :mod:`~unet_course.data.pipeline`,
+:mod:`~unet_course.data.sources`.
+"""
+from unet_course.data.errors import DatasetError
+from unet_course.data.tiles import LABEL_RULES, TileSet, binarize_label, load_tiles, read_tile_pair
+from unet_course.data.synthetic import synthetic_tile, synthetic_tiles
+from unet_course.data.massachusetts import cut_tiles, load_massachusetts
+from unet_course.data.download import download_file, download_massachusetts
+from unet_course.data.splits import random_split, spatial_block_split
+from unet_course.data.pipeline import augment_pair, make_dataset, scale_image
+from unet_course.data.sources import Splits, load_data, resize_tiles
+
+__all__ = [
+    "DatasetError", "TileSet", "LABEL_RULES", "binarize_label", "read_tile_pair", "load_tiles",
+    "synthetic_tile", "synthetic_tiles", "cut_tiles", "load_massachusetts",
+    "download_file", "download_massachusetts", "random_split", "spatial_block_split",
+    "scale_image", "augment_pair", "make_dataset", "Splits", "resize_tiles", "load_data",
+]

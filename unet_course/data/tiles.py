@@ -1,0 +1,207 @@
+"""Tiles in memory (:class:`TileSet`) and the seed's tile layout on disk.
+
+Lesson 1, "Aerial tiles and masks", opens these files: each tile is a
+256 x 256 GeoTIFF pair ::
+
+    ROOT/{training,validation,test}/images/image_<x>_<y>.tif   float32, 3 bands, whole numbers 0-255
+    ROOT/{training,validation,test}/labels/label_<x>_<y>.tif   float32, 1 band, building coverage in [0, 1]
+
+``<x>_<y>`` is the tile's lower-left corner in metres (EPSG:26986). The labels
+are *fractional* (a pixel half covered by a roof holds 0.5), so they become
+binary masks by a named rule, and the choice changes the class balance that
+lesson 2, "Class imbalance", measures: ``threshold`` (>= 0.5, the default)
+or ``truncate`` (only exactly 1.0 counts, which is what ``astype(uint8)`` did
+in the seed).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from unet_course.data.errors import DatasetError
+
+LABEL_RULES = ("threshold", "truncate")
+TILE_SPLITS = ("training", "validation", "test")
+_NAME = re.compile(r"^image_(-?\d+(?:\.\d+)?)_(-?\d+(?:\.\d+)?)$")
+
+
+@dataclass
+class TileSet:
+    """Tiles and their building masks, the in-memory format of every lesson.
+
+    Attributes
+    ----------
+    images : numpy.ndarray
+        uint8 ``(N, H, W, 3)``, values 0..255.
+    masks : numpy.ndarray
+        uint8 ``(N, H, W)``, 1 where a building is, 0 elsewhere.
+    names : list of str
+        One name per tile, e.g. ``"image_226586_898271"`` or ``"synthetic_00007"``.
+    origins : numpy.ndarray
+        float64 ``(N, 2)``: each tile's position ``(x, y)`` in metres, used by
+        the spatial block split (:func:`unet_course.data.spatial_block_split`).
+    """
+
+    images: np.ndarray
+    masks: np.ndarray
+    names: list
+    origins: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.images)
+        if self.images.ndim != 4 or self.images.shape[-1] != 3:
+            raise DatasetError(f"TileSet images have shape {self.images.shape}; expected (N, H, W, 3)")
+        if self.masks.shape != self.images.shape[:3]:
+            raise DatasetError(f"TileSet masks have shape {self.masks.shape}; "
+                               f"expected {self.images.shape[:3]} to match the images")
+        if len(self.names) != n or np.shape(self.origins) != (n, 2):
+            raise DatasetError(f"TileSet has {n} images but {len(self.names)} names and "
+                               f"origins of shape {np.shape(self.origins)}; expected {n} and ({n}, 2)")
+        self.names = list(self.names)
+        self.origins = np.asarray(self.origins, dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def subset(self, indices) -> "TileSet":
+        """Return the tiles at ``indices`` (any integer index array) as a new TileSet."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        return TileSet(self.images[idx], self.masks[idx],
+                       [self.names[i] for i in idx], self.origins[idx])
+
+    def building_fraction(self) -> float:
+        """Share of building pixels over all tiles (lesson 2: the real data has 13.4 %)."""
+        return float(self.masks.mean()) if self.masks.size else 0.0
+
+
+def binarize_label(label: np.ndarray, rule: str = "threshold") -> np.ndarray:
+    """Turn a fractional building-coverage label into a 0/1 mask.
+
+    Lesson 1 shows why a rule is needed, lesson 2 how it moves the class
+    balance.
+
+    Parameters
+    ----------
+    label : numpy.ndarray
+        Coverage in [0, 1], any shape.
+    rule : {"threshold", "truncate"}
+        ``threshold``: a pixel is building when at least half covered (>= 0.5).
+        ``truncate``: only fully covered pixels (exactly 1.0) count, as
+        ``label.astype(uint8)`` did in the seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 mask of the same shape.
+    """
+    if rule not in LABEL_RULES:
+        raise DatasetError(f"unknown label rule {rule!r}; expected one of {LABEL_RULES}")
+    label = np.asarray(label)
+    if rule == "threshold":
+        return (label >= 0.5).astype(np.uint8)
+    return (label >= 1.0).astype(np.uint8)
+
+
+def _read_raster(path: Path, bands: int) -> np.ndarray:
+    """Read every band of a raster as float32 ``(bands, H, W)``, or raise DatasetError."""
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    if not path.is_file():
+        raise DatasetError(f"{path} does not exist; expected a GeoTIFF with {bands} band(s)")
+    try:
+        with rasterio.open(path) as src:
+            if src.count != bands:
+                raise DatasetError(f"{path} has {src.count} band(s); expected {bands}")
+            return src.read().astype(np.float32)
+    except RasterioError as err:
+        raise DatasetError(f"{path} could not be read as a GeoTIFF ({err}); "
+                           f"expected a readable GeoTIFF with {bands} band(s)") from err
+
+
+def read_tile_pair(image_path, label_path) -> tuple:
+    """Read one image and its label in the seed's format (lesson 1).
+
+    Parameters
+    ----------
+    image_path, label_path : str or pathlib.Path
+        ``image_<x>_<y>.tif`` (3 bands, whole numbers 0-255) and
+        ``label_<x>_<y>.tif`` (1 band, coverage in [0, 1]).
+
+    Returns
+    -------
+    image : numpy.ndarray
+        float32 ``(H, W, 3)`` with whole numbers 0-255.
+    label : numpy.ndarray
+        float32 ``(H, W)`` with fractional coverage in [0, 1].
+    """
+    image_path, label_path = Path(image_path), Path(label_path)
+    image = _read_raster(image_path, 3)
+    label = _read_raster(label_path, 1)[0]
+    if image.shape[1:] != label.shape:
+        raise DatasetError(f"{label_path} is {label.shape[1]}x{label.shape[0]} pixels; expected "
+                           f"{image.shape[2]}x{image.shape[1]} like its image {image_path.name}")
+    if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 255:
+        raise DatasetError(f"{image_path} holds values outside 0-255 (or no-data); "
+                           f"expected whole numbers 0-255")
+    if not np.all(np.isfinite(label)) or label.min() < 0 or label.max() > 1:
+        raise DatasetError(f"{label_path} holds values outside [0, 1] (or no-data); "
+                           f"expected building coverage in [0, 1]")
+    return np.transpose(image, (1, 2, 0)), label
+
+
+def tile_origin(name: str) -> tuple:
+    """Parse ``image_<x>_<y>`` into the tile's lower-left corner ``(x, y)`` in metres."""
+    match = _NAME.match(name)
+    if match is None:
+        raise DatasetError(f"{name}.tif does not follow the tile naming; expected image_<x>_<y>.tif")
+    return float(match.group(1)), float(match.group(2))
+
+
+def load_tiles(root, split: str = "training", rule: str = "threshold") -> TileSet:
+    """Load one split of the seed's tile layout into a :class:`TileSet` (lesson 1).
+
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        Folder holding ``training/``, ``validation/`` and ``test/``.
+    split : {"training", "validation", "test"}
+        Which sub-folder to read.
+    rule : {"threshold", "truncate"}
+        How fractional labels become binary masks, see :func:`binarize_label`.
+
+    Returns
+    -------
+    TileSet
+        Tiles sorted by name; ``origins`` come from the file names.
+    """
+    if split not in TILE_SPLITS:
+        raise DatasetError(f"unknown split {split!r} for {root}; expected one of {TILE_SPLITS}")
+    if rule not in LABEL_RULES:
+        raise DatasetError(f"unknown label rule {rule!r}; expected one of {LABEL_RULES}")
+    folder = Path(root) / split
+    image_dir, label_dir = folder / "images", folder / "labels"
+    for needed in (image_dir, label_dir):
+        if not needed.is_dir():
+            raise DatasetError(f"{needed} is not a folder; expected the tile layout "
+                               f"ROOT/{split}/images/image_<x>_<y>.tif and ROOT/{split}/labels/")
+    image_paths = sorted(image_dir.glob("image_*.tif"))
+    if not image_paths:
+        raise DatasetError(f"{image_dir} holds no image_<x>_<y>.tif files; expected at least one tile")
+    images, masks, names, origins = [], [], [], []
+    for image_path in image_paths:
+        origins.append(tile_origin(image_path.stem))
+        label_path = label_dir / image_path.name.replace("image_", "label_", 1)
+        if not label_path.is_file():
+            raise DatasetError(f"{image_path} has no label: expected {label_path}")
+        image, label = read_tile_pair(image_path, label_path)
+        if images and image.shape != images[0].shape:
+            raise DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} pixels; expected "
+                               f"{images[0].shape[1]}x{images[0].shape[0]} like {image_paths[0].name}")
+        images.append(np.rint(image).astype(np.uint8))
+        masks.append(binarize_label(label, rule))
+        names.append(image_path.stem)
+    return TileSet(np.stack(images), np.stack(masks), names, np.array(origins))

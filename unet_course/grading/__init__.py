@@ -1,0 +1,76 @@
+"""The checks behind the graded assignments (nbgrader).
+
+Each graded function of an assignment notebook has a test cell of one line,
+``grading.check_<name>(<name>)``, and a hidden block that calls the same
+check with ``hidden=True`` (other shapes, filters, rates and values). Checks
+raise ``AssertionError`` with what was called, expected versus got, and a
+hint. The machinery they share is in :mod:`unet_course.grading.common` (calls,
+messages, the reference shortcut) and :mod:`unet_course.grading.architecture`
+(the aligned layer table).
+
+========================  ===========================================  =======
+assignment                module                                       points
+========================  ===========================================  =======
+``a1_data_imbalance``     :mod:`unet_course.grading.data_imbalance`    10
+``a2_losses_metrics``     :mod:`unet_course.grading.losses_metrics`    20
+``a3_unet_blocks``        :mod:`unet_course.grading.unet_blocks`       20
+``a4_train_evaluate``     :mod:`unet_course.grading.train_evaluate`    15
+========================  ===========================================  =======
+
+The check functions are loaded on first use (``grading.check_dice_loss``
+imports :mod:`~unet_course.grading.losses_metrics` only then), so assignment 1
+does not wait for TensorFlow to build Keras models it never needs.
+
+Examples
+--------
+>>> from unet_course import grading
+>>> sorted(grading.ITEMS["a3_unet_blocks"])
+['bottleneck', 'build_unet', 'decoder_block', 'encoder_block']
+"""
+from __future__ import annotations
+
+import importlib
+
+#: Module of each assignment's checks.
+MODULES = {
+    "a1_data_imbalance": "unet_course.grading.data_imbalance",
+    "a2_losses_metrics": "unet_course.grading.losses_metrics",
+    "a3_unet_blocks": "unet_course.grading.unet_blocks",
+    "a4_train_evaluate": "unet_course.grading.train_evaluate",
+}
+
+#: Points of each automatically graded item, by assignment (the notebooks' test cells carry them).
+ITEMS = {
+    "a1_data_imbalance": {"binarize_label": 3, "building_fraction": 2,
+                          "all_background_accuracy": 2, "positive_class_weight": 3},
+    "a2_losses_metrics": {"bce_loss": 2, "dice_loss": 3, "bce_dice_loss": 2, "dice_metric": 3,
+                          "iou_score": 2, "precision_score": 2, "recall_score": 2,
+                          "error_map_masks": 4},
+    "a3_unet_blocks": {"encoder_block": 4, "bottleneck": 3, "decoder_block": 5, "build_unet": 8},
+    "a4_train_evaluate": {"compile_unet": 4, "train_model": 4, "error_map": 4},
+}
+
+#: Manually graded written answers: ``{assignment: {grade_id: points}}``.
+MANUAL = {"a4_train_evaluate": {"error_maps_answer": 3}}
+
+_CHECKS = {f"check_{name}": MODULES[assignment]
+           for assignment, items in ITEMS.items() for name in items}
+
+__all__ = ["MODULES", "ITEMS", "MANUAL", *sorted(_CHECKS)]
+
+
+def total_points(assignment):
+    """All points of an assignment, the written answers included."""
+    return sum(ITEMS[assignment].values()) + sum(MANUAL.get(assignment, {}).values())
+
+
+def __getattr__(name):
+    """Load ``check_<name>`` from its assignment's module on first use."""
+    if name in _CHECKS:
+        return getattr(importlib.import_module(_CHECKS[name]), name)
+    raise AttributeError(f"module 'unet_course.grading' has no attribute {name!r}; "
+                         f"the checks are {', '.join(sorted(_CHECKS))}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_CHECKS))

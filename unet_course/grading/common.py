@@ -1,0 +1,380 @@
+"""What every check shares: calling student code, messages, the reference shortcut.
+
+A check calls a student's function the way a test cell would, compares the
+result with the package's reference, and raises ``AssertionError`` with a
+message a student can act on::
+
+    dice_loss(y_true, y_pred) on 2 masks of 4x4, half of the buildings found
+      expected: 0.4286 (within 0.0001)
+      got:      0.5714
+    Hint: Dice loss is 1 - (2 sum(y*p) + smooth) / (sum(y) + sum(p) + smooth) ...
+
+**The reference shortcut.** A function that only returns or calls the
+package's reference (``from unet_course.losses import dice_loss``, or
+``def dice_loss(y, p): return unet_course.losses.dice_loss(y, p)``) earns
+nothing for that item. :class:`Item` finds it two ways: the function *is* the
+reference (same object, same code, a ``functools.partial`` of it), or, while
+the student's function runs, the reference objects are replaced by ones that
+raise (in every ``unet_course`` module, in the function's globals, closure and
+defaults) and one of them was called.
+
+**Isolation.** An item may name *stand-ins*: other graded functions the
+student's function may call (``encoder_block`` inside ``build_unet``). While
+it is checked, the references take their place in the notebook's globals, so
+a wrong block costs only its own points. Everything is restored afterwards.
+
+Frames of this package carry ``__tracebackhide__``, so IPython (and hence
+nbgrader's feedback) shows the test cell's line and the message, not the
+grading code.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["ReferenceUsed", "Item", "fail", "show", "as_float", "close", "is_reference",
+           "expect_close", "expect_array"]
+
+_MISSING = object()
+
+
+class ReferenceUsed(BaseException):
+    """Raised by a stand-in for a package reference that a student's function called.
+
+    A ``BaseException``, so a student's ``except Exception`` does not hide it.
+    """
+
+
+def fail(what, expected=_MISSING, got=_MISSING, hint=None, detail=None):
+    """Raise ``AssertionError``: what was called, expected versus got, a hint.
+
+    Parameters
+    ----------
+    what : str
+        The call and the situation, e.g. ``"dice_loss(y_true, y_pred) on an empty mask"``.
+    expected, got : object, optional
+        Shown aligned one under the other (strings as they are, the rest by :func:`show`).
+    hint : str, optional
+        What to look at next.
+    detail : str, optional
+        More lines (a table) between the values and the hint.
+    """
+    __tracebackhide__ = True
+    lines = [what]
+    if expected is not _MISSING:
+        lines.append(f"  expected: {_text(expected)}")
+    if got is not _MISSING:
+        lines.append(f"  got:      {_text(got)}")
+    if detail:
+        lines.append(detail)
+    if hint:
+        lines.append(f"Hint: {hint}")
+    raise AssertionError("\n".join(lines))
+
+
+def _text(value):
+    return value if isinstance(value, str) else show(value)
+
+
+def show(value):
+    """A short, readable description of a value for a message."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, np.ndarray):
+        if value.size <= 16:
+            flat = np.array2string(value, precision=4, separator=", ", suppress_small=True)
+            return f"{flat.replace(chr(10), '')} ({value.dtype})"
+        return f"array of shape {value.shape}, dtype {value.dtype}"
+    if type(value).__module__.startswith(("tensorflow", "keras")) and hasattr(value, "shape"):
+        return f"{type(value).__name__} of shape {tuple(value.shape)}, dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def as_float(value, what, hint=None):
+    """``value`` (a Python/numpy number, a 0-d array or a scalar tensor) as a float.
+
+    Raises ``AssertionError`` saying what came back when it is not one number.
+    """
+    __tracebackhide__ = True
+    try:
+        array = np.asarray(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.size != 1:
+        fail(f"{what} should return one number", "a float (or a scalar tensor)", value,
+             hint=hint or "reduce over every pixel (a sum or a mean) before returning")
+    return float(array.reshape(()))
+
+
+def close(got, expected, tol):
+    """``True`` when ``|got - expected| <= tol * max(1, |expected|)``.
+
+    The tolerance is absolute for numbers up to 1 and relative above, so a
+    float32 computation of a large weight passes. Infinities must match.
+    """
+    if not np.isfinite(got) or not np.isfinite(expected):
+        return bool(got == expected)
+    return abs(got - expected) <= tol * max(1.0, abs(expected))
+
+
+def _resolve(path):
+    """The object at a dotted path such as ``"unet_course.data.TileSet.building_fraction"``."""
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        name = ".".join(parts[:cut])
+        try:
+            obj = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name and (name + ".").startswith(error.name + "."):  # an attribute
+                continue
+            raise
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(f"cannot import {path}")
+
+
+def _owner_and_name(path):
+    """``(owner object, attribute name)`` of a dotted path."""
+    head, _, name = path.rpartition(".")
+    return _resolve(head), name
+
+
+def is_reference(fn, reference):
+    """``True`` when ``fn`` is ``reference`` itself, its code, a partial or a wrapper of it."""
+    seen = 0
+    while fn is not None and seen < 10:
+        if fn is reference:
+            return True
+        code = getattr(fn, "__code__", None)
+        if code is not None and code is getattr(reference, "__code__", object()):
+            return True
+        fn = (fn.func if isinstance(fn, functools.partial)
+              else getattr(fn, "__wrapped__", None) or getattr(fn, "__func__", None))
+        seen += 1
+    return False
+
+
+class _Poison:
+    """Takes the place of a reference while a student's function runs; calling it raises."""
+
+    def __init__(self, path, used):
+        self.path, self.used = path, used
+
+    def __call__(self, *args, **kwargs):
+        self.used.append(self.path)
+        raise ReferenceUsed(self.path)
+
+
+def _namespaces(fn):
+    """Dicts where a reference may hide.
+
+    Every ``unet_course`` module and the dicts it holds (``LOSSES``), and
+    the function's globals.
+    """
+    spaces = [vars(module) for name, module in list(sys.modules.items())
+              if name.split(".")[0] == "unet_course" and module is not None]
+    spaces += [value for space in list(spaces) for value in list(space.values())
+               if type(value) is dict and not any(key.startswith("__") for key in value
+                                                  if isinstance(key, str))]
+    target = fn.func if isinstance(fn, functools.partial) else fn
+    globals_ = getattr(target, "__globals__", None)
+    if globals_ is not None:
+        spaces.append(globals_)
+    return spaces
+
+
+@dataclass(frozen=True)
+class Item:
+    """One graded function: its name, the references it must not use, its stand-ins.
+
+    Parameters
+    ----------
+    name : str
+        The graded function's name, as the notebook defines it.
+    references : tuple of str
+        Dotted paths of the package objects that answer the same question.
+    lesson : str
+        Where the course explains it, for the shortcut message.
+    stand_ins : dict
+        ``{global name: dotted path}``: other graded functions that the
+        references replace while this item is checked.
+    """
+
+    name: str
+    references: tuple
+    lesson: str
+    stand_ins: dict = field(default_factory=dict)
+
+    def start(self, fn):
+        """Check that ``fn`` is a function and not the package's reference; return it."""
+        __tracebackhide__ = True
+        if not callable(fn):
+            fail(f"check_{self.name} needs the function {self.name}", "a function",
+                 fn, hint=f"run the cell that defines {self.name} first, then pass "
+                 f"{self.name} itself (no parentheses)")
+        for path in self.references:
+            if is_reference(fn, _resolve(path)):
+                self._shortcut(path)
+        return fn
+
+    def _shortcut(self, path):
+        __tracebackhide__ = True
+        fail(f"{self.name} is or calls {path}, the package's own answer: "
+             f"that earns nothing for this item.",
+             hint=f"write {self.name} yourself with keras/numpy operations "
+             f"({self.lesson} explains it); do not import or call {path}")
+
+    @contextmanager
+    def _guard(self, fn, used):
+        """Poison the references and put the stand-ins in place; restore both afterwards."""
+        undo = []
+        originals = [(path, _resolve(path)) for path in self.references]
+        try:
+            for path, original in originals:
+                poison = _Poison(path, used)
+                owner, attr = _owner_and_name(path)
+                if not isinstance(owner, type(sys)):
+                    undo.append(functools.partial(setattr, owner, attr, original))
+                    setattr(owner, attr, poison)
+                for space in _namespaces(fn):
+                    for key, value in list(space.items()):
+                        if value is original:
+                            undo.append(functools.partial(space.__setitem__, key, value))
+                            space[key] = poison
+                self._poison_function(fn, original, poison, undo)
+            space = getattr(fn, "__globals__", None)
+            for key, path in self.stand_ins.items():
+                if space is None:
+                    break
+                if key in space:
+                    undo.append(functools.partial(space.__setitem__, key, space[key]))
+                else:
+                    undo.append(functools.partial(space.pop, key, None))
+                space[key] = _resolve(path)
+            yield
+        finally:
+            for step in reversed(undo):
+                step()
+
+    @staticmethod
+    def _poison_function(fn, original, poison, undo):
+        """Replace ``original`` in ``fn``'s closure cells and default arguments."""
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if value is original:
+                undo.append(functools.partial(setattr, cell, "cell_contents", value))
+                cell.cell_contents = poison
+        defaults = getattr(fn, "__defaults__", None)
+        if defaults and any(value is original for value in defaults):
+            undo.append(functools.partial(setattr, fn, "__defaults__", defaults))
+            fn.__defaults__ = tuple(poison if v is original else v for v in defaults)
+        kwdefaults = getattr(fn, "__kwdefaults__", None)
+        if kwdefaults and any(value is original for value in kwdefaults.values()):
+            undo.append(functools.partial(setattr, fn, "__kwdefaults__", dict(kwdefaults)))
+            fn.__kwdefaults__ = {k: poison if v is original else v for k, v in kwdefaults.items()}
+
+    def _run(self, fn, args, kwargs, target=None):
+        """Run ``fn`` guarded; return ``(result, error)``; fail at once on a shortcut.
+
+        ``target`` is the student's function when ``fn`` is a wrapper around it
+        (a ``tf.function``, a gradient tape): its globals are the ones guarded.
+        """
+        __tracebackhide__ = True
+        used, result, error = [], None, None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with self._guard(target or fn, used):
+                try:
+                    result = fn(*args, **kwargs)
+                except ReferenceUsed:
+                    pass
+                except Exception as caught:  # a student's bug: the caller reports it
+                    error = caught
+        if used:
+            self._shortcut(used[0])
+        if isinstance(error, NotImplementedError) and not str(error):
+            try:
+                fail(f"{self.name} raised NotImplementedError: it is not written yet",
+                     hint=f"replace `raise NotImplementedError()` in {self.name} with your code")
+            except AssertionError as message:
+                raise message from None
+        return result, error
+
+    def raises(self, fn, *args, error, shown, hint, **kwargs):
+        """Check that ``fn(*args, **kwargs)`` raises ``error`` (e.g. ``ValueError``)."""
+        __tracebackhide__ = True
+        result, caught = self._run(fn, args, kwargs)
+        if isinstance(caught, error):
+            return
+        got = f"{type(caught).__name__}: {caught}" if caught is not None else f"no error (returned {show(result)})"
+        fail(f"{shown} should raise {error.__name__}", error.__name__, got, hint=hint)
+
+    def call(self, fn, *args, shown, hint=None, target=None, **kwargs):
+        """Call the student's ``fn(*args, **kwargs)`` the way the check needs it.
+
+        Parameters
+        ----------
+        shown : str
+            How the call reads in a message, e.g. ``"dice_loss(y_true, y_pred)"``.
+        hint : str, optional
+            Added when the call raises.
+        target : callable, optional
+            The student's function, when ``fn`` wraps it.
+
+        Returns
+        -------
+        object
+            What ``fn`` returned.
+
+        Raises
+        ------
+        AssertionError
+            When ``fn`` raised (saying what, and that the code is still to be
+            written for ``NotImplementedError``) or used a reference.
+        """
+        __tracebackhide__ = True
+        result, error = self._run(fn, args, kwargs, target)
+        if error is not None:
+            try:
+                fail(f"{shown} raised {type(error).__name__}: {error}",
+                     hint=hint or "the traceback above shows the line of your code that failed")
+            except AssertionError as message:
+                raise message from error
+        return result
+
+
+def expect_close(shown, got, expected, tol, hint):
+    """Fail unless the number ``got`` is within ``tol`` of ``expected``."""
+    __tracebackhide__ = True
+    if not close(got, expected, tol):
+        fail(shown, f"{expected:.6g} (within {tol:g})", f"{got:.6g}", hint=hint)
+
+
+def expect_array(shown, got, expected, hint, dtype=None):
+    """Fail unless ``got`` is an array equal to ``expected`` (shape, values, and ``dtype`` if given)."""
+    __tracebackhide__ = True
+    if not isinstance(got, np.ndarray):
+        fail(f"{shown} should return a numpy array", show(expected), got,
+             hint="build the result with numpy operations on the input array")
+    if got.shape != expected.shape:
+        fail(f"{shown} returned the wrong shape", f"shape {expected.shape}",
+             f"shape {got.shape}", hint="the result has one value per input pixel")
+    if dtype is not None and got.dtype != dtype:
+        fail(f"{shown} returned the wrong dtype", np.dtype(dtype).name, got.dtype.name,
+             hint=f"finish with .astype(np.{np.dtype(dtype).name})")
+    if not np.array_equal(got, expected):
+        wrong = int(np.count_nonzero(got != expected))
+        fail(f"{shown}: {wrong} of {expected.size} values differ", expected, got, hint=hint)

@@ -1,0 +1,204 @@
+"""Checks of assignment 3, "The U-Net's blocks" (lessons 4, 5 and 6).
+
+Each block is graded on its own. The check builds a small Keras model around
+the student's block and around :mod:`unet_course.model`'s, and compares them
+layer by layer (:mod:`unet_course.grading.architecture`): class, filters,
+kernel size, strides, padding, activation, initializer class, dropout rate,
+output shape, parameters and wiring. When ``build_unet`` is graded, the
+package's blocks stand in for the student's (in the notebook's globals), so a
+wrong block costs only its own points.
+
+The visible checks use the seed's defaults and one other setting; the hidden
+ones (``hidden=True``) use other tile shapes, channel counts, filters, dropout
+rates and initializers, and pass the arguments by position, so that only a
+block that follows its arguments passes.
+"""
+from __future__ import annotations
+
+import keras
+
+from unet_course.grading.architecture import compare_models
+from unet_course.grading.common import Item, fail
+
+__all__ = ["check_encoder_block", "check_bottleneck", "check_decoder_block", "check_build_unet"]
+
+_LESSON = "lesson 6 \"The U-Net's three kinds of block\""
+_HELPER = "unet_course.model._conv_dropout"
+
+ENCODER = Item("encoder_block", ("unet_course.model.encoder_block", _HELPER), _LESSON)
+BOTTLENECK = Item("bottleneck", ("unet_course.model.bottleneck", _HELPER), _LESSON)
+DECODER = Item("decoder_block", ("unet_course.model.decoder_block", _HELPER), _LESSON)
+UNET = Item(
+    "build_unet", ("unet_course.model.build_unet",), _LESSON,
+    stand_ins={"encoder_block": "unet_course.model.encoder_block",
+               "bottleneck": "unet_course.model.bottleneck",
+               "decoder_block": "unet_course.model.decoder_block"},
+)
+
+_PAIR = ("every 3x3 convolution is Conv2D(filters, (3, 3), padding='same', activation='relu', "
+         "kernel_initializer=kernel_initializer) followed by SpatialDropout2D(dropout_rate)")
+HINTS = {
+    "encoder_block": f"{_PAIR}; two such pairs give the skip, then MaxPooling2D((2, 2)) gives "
+                     "pooled; return (skip, pooled).",
+    "bottleneck": f"{_PAIR}; the bottleneck is two such pairs and no pooling.",
+    "decoder_block": "Conv2DTranspose(filters, (2, 2), strides=(2, 2), padding='same', "
+                     "kernel_initializer=kernel_initializer) on inputs, then "
+                     f"Concatenate()([up, connections]), then two pairs: {_PAIR}.",
+    "build_unet": "keras.Input(input_shape); encoder blocks with filters, 2, 4 and 8 times "
+                  "filters; bottleneck with 16 times; decoder blocks back down, each with the "
+                  "skip of the encoder of the same size; then Conv2D(1, (1, 1), "
+                  "activation='sigmoid', dtype='float32'); pass dropout_rate and "
+                  "kernel_initializer to every block.",
+}
+
+_REFERENCE = "unet_course.model"
+
+
+def _reference(name):
+    import unet_course.model as model
+    return getattr(model, name)
+
+
+def _arguments(args, kwargs):
+    """``16, inputs, dropout_rate=0.2`` for a message (tensors by name)."""
+    parts = [a if isinstance(a, str) else repr(a) for a in args]
+    parts += [f"{k}={v!r}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+def _tensors(result, count, shown, what):
+    """Check that ``result`` is ``count`` Keras tensors; return them as a list."""
+    __tracebackhide__ = True
+    values = list(result) if count > 1 and isinstance(result, (tuple, list)) else [result]
+    if len(values) != count or not all(isinstance(v, keras.KerasTensor) for v in values):
+        fail(f"{shown} should return {what}", f"{count} Keras tensor(s)", result,
+             hint="apply layers to the input tensors and return the resulting tensors "
+                  "(not the layers, not a model)")
+    return values
+
+
+def _model(inputs, outputs, shown):
+    """``keras.Model(inputs, outputs)``, or a message when they are not connected."""
+    __tracebackhide__ = True
+    try:
+        return keras.Model(inputs, outputs)
+    except Exception as error:  # Keras says "Graph disconnected" and similar
+        fail(f"{shown}: the tensors it returns are not computed from its inputs ({error})",
+             hint="apply every layer to the tensors the function receives, starting from "
+                  "the inputs argument; do not create a new keras.Input inside it")
+
+
+def _compare(expected, got, shown, name):
+    __tracebackhide__ = True
+    report = compare_models(expected, got)
+    if report:
+        fail(f"{shown}: {report}", hint=HINTS[name])
+
+
+def _check_block(item, fn, cases, n_outputs, what):
+    """Build the student's and the reference block for each case and compare them."""
+    __tracebackhide__ = True
+    item.start(fn)
+    reference = _reference(item.name)
+    for filters, shapes, args, kwargs in cases:
+        names = ["connections", "inputs"] if len(shapes) == 2 else ["inputs"]
+        shown = (f"{item.name}({_arguments([filters, *names, *args], kwargs)}) with "
+                 + " and ".join(f"{n} of shape {s}" for n, s in zip(names, shapes)))
+        inputs = [keras.Input(shape) for shape in shapes]
+        result = item.call(fn, filters, *inputs, *args, shown=shown, **kwargs)
+        outputs = _tensors(result, n_outputs, shown, what)
+        got = _model(inputs, outputs, shown)
+        ref_inputs = [keras.Input(shape) for shape in shapes]
+        ref_outputs = reference(filters, *ref_inputs, *args, **kwargs)
+        ref_outputs = list(ref_outputs) if n_outputs > 1 else [ref_outputs]
+        _compare(keras.Model(ref_inputs, ref_outputs), got, shown, item.name)
+
+
+def check_encoder_block(encoder_block, hidden=False):
+    """Grade ``encoder_block(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal")``.
+
+    It must return ``(skip, pooled)``: two 3x3 convolutions, each followed by
+    spatial dropout (the skip), then 2x2 max pooling. Lesson 6 explains it.
+    """
+    __tracebackhide__ = True
+    cases = [
+        (16, [(32, 32, 3)], [], {}),
+        (8, [(16, 16, 4)], [], {"dropout_rate": 0.2, "kernel_initializer": "he_normal"}),
+    ]
+    if hidden:
+        cases = [
+            (12, [(24, 40, 5)], [0.3, "glorot_uniform"], {}),
+            (5, [(8, 12, 2)], [], {"dropout_rate": 0.0, "kernel_initializer": "he_uniform"}),
+        ]
+    _check_block(ENCODER, encoder_block, cases, 2, "(skip, pooled)")
+
+
+def check_bottleneck(bottleneck, hidden=False):
+    """Grade ``bottleneck(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal")``.
+
+    Two 3x3 convolutions with spatial dropout and no pooling (the seed's
+    ``baseline_layer``). Lesson 6 explains it.
+    """
+    __tracebackhide__ = True
+    cases = [
+        (32, [(4, 4, 16)], [], {}),
+        (16, [(8, 8, 8)], [], {"dropout_rate": 0.2, "kernel_initializer": "he_normal"}),
+    ]
+    if hidden:
+        cases = [
+            (20, [(6, 10, 3)], [0.35, "glorot_normal"], {}),
+            (7, [(5, 5, 9)], [], {"dropout_rate": 0.0, "kernel_initializer": "he_uniform"}),
+        ]
+    _check_block(BOTTLENECK, bottleneck, cases, 1, "one tensor")
+
+
+def check_decoder_block(decoder_block, hidden=False):
+    """Grade ``decoder_block(filters, connections, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal")``.
+
+    A 2x2 transposed convolution with stride 2 on ``inputs``, concatenated
+    with ``connections`` (in that order), then two 3x3 convolutions with
+    spatial dropout. Lesson 6 explains it.
+    """
+    __tracebackhide__ = True
+    cases = [
+        (8, [(32, 32, 8), (16, 16, 16)], [], {}),
+        (4, [(16, 16, 4), (8, 8, 8)], [], {"dropout_rate": 0.2, "kernel_initializer": "he_normal"}),
+    ]
+    if hidden:
+        cases = [
+            (6, [(24, 20, 5), (12, 10, 9)], [0.25, "glorot_uniform"], {}),
+            (3, [(8, 16, 7), (4, 8, 2)], [], {"dropout_rate": 0.0, "kernel_initializer": "he_uniform"}),
+        ]
+    _check_block(DECODER, decoder_block, cases, 1, "one tensor")
+
+
+def check_build_unet(build_unet, hidden=False):
+    """Grade ``build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1, kernel_initializer="lecun_normal")``.
+
+    While it is checked, the package's ``encoder_block``, ``bottleneck`` and
+    ``decoder_block`` take the place of the notebook's, so only
+    ``build_unet``'s own wiring is graded. With the defaults the model has
+    7,760,097 parameters, as the seed's.
+    """
+    __tracebackhide__ = True
+    UNET.start(build_unet)
+    cases = [((), {}), ((), {"input_shape": (64, 64, 3), "filters": 4})]
+    if hidden:
+        cases = [
+            (((32, 48, 4), 2, 0.25, "he_uniform"), {}),
+            ((), {"input_shape": (16, 16, 1), "filters": 3, "dropout_rate": 0.0,
+                  "kernel_initializer": "glorot_normal"}),
+        ]
+    reference = _reference("build_unet")
+    for args, kwargs in cases:
+        shown = f"build_unet({_arguments([repr(a) for a in args], kwargs)})"
+        got = UNET.call(build_unet, *args, shown=shown, **kwargs)
+        if not isinstance(got, keras.Model):
+            fail(f"{shown} should return a keras.Model", "keras.Model(inputs, outputs)", got,
+                 hint="end with `return keras.Model(inputs, outputs)`")
+        expected = reference(*args, **kwargs)
+        _compare(expected, got, f"{shown} (the package's blocks stood in for yours)",
+                 "build_unet")
+        if not args and not kwargs and got.count_params() != 7_760_097:
+            fail(f"{shown} should have the seed's parameter count", "7,760,097",
+                 f"{got.count_params():,}", hint=HINTS["build_unet"])

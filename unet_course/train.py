@@ -1,0 +1,419 @@
+"""Training: the seed's recipe, made safe to interrupt (lesson 7 "Training").
+
+The seed trained with Adam and an exponentially decaying learning rate from
+1e-3, batches of 8, up to 50 epochs, stopping early after 3 epochs without a
+lower validation loss. :func:`train_unet` keeps that recipe and adds what a
+long run needs, in its run folder:
+
+- ``best.keras``: the model of the best epoch (lowest validation loss);
+- ``history.csv``: one row of losses and metrics per epoch;
+- ``backup/``: the state after the last finished epoch, so a run that is
+  killed resumes from the next epoch (``resume=True``, CLI ``--resume``);
+- a stop with advice when the loss becomes NaN or infinite;
+- ``run.json``: what ran where (profile, data, versions, device, precision,
+  XLA, epochs, seconds, best epoch).
+
+On a GPU, :func:`configure_accelerator` turns on mixed precision (compute
+capability 7.0 or newer, where tensor cores make float16 fast) and XLA
+compilation; on a CPU both stay off because they do not pay there.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import unet_course
+from unet_course.data import Splits, load_data, make_dataset
+from unet_course.losses import get_loss
+from unet_course.metrics import dataset_metrics
+from unet_course.model import build_unet
+
+BEST_MODEL = "best.keras"
+HISTORY = "history.csv"
+RUN_INFO = "run.json"
+BACKUP = "backup"
+
+__all__ = [
+    "learning_rate_schedule", "compile_unet", "StopOnNaN", "make_callbacks",
+    "configure_accelerator", "compiled_unet", "read_history", "read_run_info", "check_run_dir", "train_unet", "TrainResult",
+    "TrainingDiverged", "BEST_MODEL", "HISTORY", "RUN_INFO", "BACKUP",
+]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite, so training stopped (lesson 7)."""
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_unet` returns (lesson 7): the model with the weights of
+    the best epoch, the history of the whole run (``{"epoch": [...], "loss":
+    [...], "val_loss": [...], "dice": [...], ...}``, resumed parts included),
+    the run folder and the content of its ``run.json``."""
+
+    model: keras.Model
+    history: dict
+    run_dir: Path
+    metadata: dict
+
+
+# --- the recipe -----------------------------------------------------------------
+
+
+def learning_rate_schedule(initial=1e-3, decay_steps=1000, decay_rate=0.9):
+    """The seed's learning rate: ``initial * decay_rate ** (step / decay_steps)``.
+
+    Lesson 7 "Training" plots it. With the defaults the rate falls by 10 %
+    every 1,000 batches: about 5 times lower after the full profile's 50 epochs.
+
+    Parameters
+    ----------
+    initial : float, default 1e-3
+        Learning rate of the first batch.
+    decay_steps : int, default 1000
+        Batches over which the rate is multiplied by ``decay_rate``.
+    decay_rate : float, default 0.9
+        Factor per ``decay_steps`` batches.
+
+    Examples
+    --------
+    >>> round(float(learning_rate_schedule()(1000)), 7)
+    0.0009
+    """
+    return keras.optimizers.schedules.ExponentialDecay(initial, decay_steps, decay_rate)
+
+
+def compile_unet(model, loss="bce_dice", learning_rate=None, jit_compile="auto"):
+    """Compile a U-Net the seed's way: Adam, decaying learning rate, dataset metrics.
+
+    Lesson 7 "Training" explains each choice.
+
+    Parameters
+    ----------
+    model : keras.Model
+        For example ``build_unet((128, 128, 3), filters=16)``.
+    loss : str or callable, default "bce_dice"
+        ``"bce"``, ``"dice"``, ``"bce_dice"`` or a loss function (lesson 3).
+    learning_rate : float, optional
+        Starting learning rate of the schedule (default: the seed's 1e-3).
+    jit_compile : bool or "auto", default "auto"
+        XLA compilation; ``"auto"`` lets Keras use it on a GPU only.
+
+    Returns
+    -------
+    keras.Model
+        The same model, compiled; its metrics are ``dice``, ``iou``,
+        ``precision``, ``recall`` and ``accuracy`` over each whole epoch.
+    """
+    initial = 1e-3 if learning_rate is None else float(learning_rate)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate_schedule(initial))
+    model.compile(optimizer=optimizer, loss=get_loss(loss), metrics=dataset_metrics(),
+                  jit_compile=jit_compile)
+    return model
+
+
+class StopOnNaN(keras.callbacks.TerminateOnNaN):
+    """Keras' ``TerminateOnNaN`` that says in which epoch and what to check (lesson 7).
+
+    Attributes
+    ----------
+    message : str or None
+        The explanation, once the loss became NaN or infinite.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.message = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or np.isfinite(float(loss)) or self.message:
+            return
+        self.message = (
+            f"training stopped: the loss became {float(loss)} in epoch {self.epoch + 1} "
+            f"(batch {batch + 1}). Check the learning rate (try one 10 times smaller), "
+            "the images (NaN or infinite values? scaled to [0, 1]?) and the masks "
+            "(only 0 and 1?)."
+        )
+        print("\n" + self.message, flush=True)
+        self.model.stop_training = True
+
+
+def read_history(path):
+    """Read ``history.csv`` into ``{"epoch": [...], "loss": [...], ...}`` (lesson 7).
+
+    Rows are sorted by epoch, counted from 0 as Keras does. When an epoch
+    appears twice (a run killed between writing its row and backing up its
+    state repeats that epoch on resume), the last row wins.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no training history at {path}: expected a CSV written by train_unet")
+    with path.open(newline="") as file:
+        rows = {int(row["epoch"]): row for row in csv.DictReader(file)}
+    columns = list(next(iter(rows.values())).keys()) if rows else ["epoch"]
+    ordered = [rows[epoch] for epoch in sorted(rows)]
+    return {
+        key: [int(row[key]) if key == "epoch" else float(row[key]) for row in ordered]
+        for key in columns
+    }
+
+
+def _write_history(path, history):
+    with Path(path).open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(history.keys())
+        writer.writerows(zip(*history.values()))
+
+
+def make_callbacks(run_dir, patience=3, resume=False):
+    """The callbacks of the seed's recipe, plus the ones a long run needs (lesson 7).
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path
+        Where ``best.keras``, ``history.csv`` and ``backup/`` go.
+    patience : int, default 3
+        Epochs without a lower validation loss before training stops.
+    resume : bool, default False
+        Continue a run: append to ``history.csv`` and only replace
+        ``best.keras`` by a model better than the best one already there.
+
+    Returns
+    -------
+    list of keras.callbacks.Callback
+        ``StopOnNaN``, ``CSVLogger``, ``ModelCheckpoint``, ``EarlyStopping``
+        (``restore_best_weights=True``) and ``BackupAndRestore``, in that
+        order: an epoch's row is written before its state is backed up.
+    """
+    run_dir, best_so_far = Path(run_dir), None
+    if resume and (run_dir / HISTORY).is_file():
+        val_loss = read_history(run_dir / HISTORY).get("val_loss", [])
+        best_so_far = float(np.nanmin(val_loss)) if np.isfinite(val_loss).any() else None
+    return [
+        StopOnNaN(),
+        keras.callbacks.CSVLogger(str(run_dir / HISTORY), append=resume),
+        keras.callbacks.ModelCheckpoint(str(run_dir / BEST_MODEL), monitor="val_loss",
+                                        save_best_only=True, initial_value_threshold=best_so_far),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / BACKUP), double_checkpoint=True),
+    ]
+
+
+# --- the machine ----------------------------------------------------------------
+
+
+def configure_accelerator():
+    """Choose mixed precision and XLA for this machine, and say what was chosen.
+
+    Lesson 7 "Training" explains both. On a GPU of compute capability 7.0 or
+    newer the Keras policy becomes ``mixed_float16`` (float16 maths on tensor
+    cores, float32 weights; the U-Net's last layer stays float32) and XLA
+    compiles the training step. On older GPUs only XLA, on a CPU neither:
+    there they slow training down. Call it before building the model.
+
+    Returns
+    -------
+    dict
+        ``device`` (a description), ``gpus`` (how many), ``mixed_precision``
+        and ``jit_compile`` (bools), ``policy`` (the Keras dtype policy).
+    """
+    gpus = tf.config.list_physical_devices("GPU")
+    mixed = False
+    device = f"CPU {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        capability = tuple(details.get("compute_capability") or (0, 0))
+        mixed = capability >= (7, 0)
+        device = (f"{len(gpus)} x {details.get('device_name', 'GPU')} "
+                  f"(compute capability {capability[0]}.{capability[1]})")
+    policy = "mixed_float16" if mixed else "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    return {"device": device, "gpus": len(gpus), "mixed_precision": mixed,
+            "jit_compile": bool(gpus), "policy": policy}
+
+
+def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None):
+    """``build_unet`` sized by the profile, compiled by :func:`compile_unet` (lesson 7).
+
+    With several GPUs the model is built under ``tf.distribute.MirroredStrategy``,
+    which splits each batch across them.
+
+    Parameters
+    ----------
+    prof : unet_course.Profile
+        Gives the tile size (input ``(s, s, 3)``) and ``base_filters``.
+    loss, learning_rate
+        See :func:`compile_unet`.
+    accel : dict, optional
+        What :func:`configure_accelerator` returned (default: call it now).
+    """
+    accel = accel or configure_accelerator()
+    several = accel["gpus"] > 1
+    strategy = tf.distribute.MirroredStrategy() if several else tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_unet((prof.image_size, prof.image_size, 3), filters=prof.base_filters)
+        return compile_unet(model, loss, learning_rate, jit_compile=accel["jit_compile"])
+
+
+# --- a run ----------------------------------------------------------------------
+
+
+def read_run_info(run_dir):
+    """``run_dir/run.json`` as a dict, or None when there is none (lesson 7)."""
+    path = Path(run_dir) / RUN_INFO
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _write_run_info(run_dir, info):
+    (Path(run_dir) / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
+
+
+def check_run_dir(run_dir, prof, resume):
+    """Refuse to overwrite a run, or to resume a run of another profile (lesson 7).
+
+    Returns the run's ``run.json`` content (None when there is none); raises
+    ``FileExistsError`` saying what to do instead.
+    """
+    run_dir = Path(run_dir)
+    traces = [name for name in (RUN_INFO, HISTORY, BEST_MODEL, BACKUP) if (run_dir / name).exists()]
+    if traces and not resume:
+        raise FileExistsError(
+            f"{run_dir} already holds a training run ({', '.join(traces)}); pass resume=True "
+            "(command line: --resume) to continue it, or choose another output folder")
+    info = read_run_info(run_dir)
+    if resume and info and info.get("profile") != prof.name:
+        raise FileExistsError(
+            f"the run in {run_dir} was trained with profile {info.get('profile')!r}, not "
+            f"{prof.name!r}: resume it with the same profile, or choose another output folder")
+    return info
+
+
+def _splits(data, prof, source):
+    """``(Splits, source)`` from a Splits or a source string, checked against the profile."""
+    if not isinstance(data, Splits):
+        source = data or prof.data
+        data = load_data(source, prof)
+    size = data.train.images.shape[1:3]
+    if tuple(size) != (prof.image_size, prof.image_size):
+        raise ValueError(
+            f"training tiles are {size[0]}x{size[1]} pixels but profile {prof.name!r} expects "
+            f"{prof.image_size}x{prof.image_size}; resize them with unet_course.data.resize_tiles")
+    counts = "/".join(str(len(part)) for part in (data.train, data.validation, data.test))
+    return data, f"{source or 'in-memory Splits'} ({counts} train/validation/test tiles)"
+
+
+def _finished_run(run_dir, info, loss):
+    """Reload a run that already finished: ``resume=True`` has nothing left to do."""
+    print(f"The run in {run_dir} finished after {info['epochs_run']} epochs; nothing to resume.")
+    model = keras.models.load_model(run_dir / BEST_MODEL, compile=False)
+    compile_unet(model, loss, jit_compile=info.get("jit_compile", "auto"))
+    return TrainResult(model, read_history(run_dir / HISTORY), run_dir, info)
+
+
+def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=False,
+               epochs=None, verbose="auto", learning_rate=None, source=None):
+    """Train a U-Net with the seed's recipe; resumable, reported in ``run.json``.
+
+    Lesson 7 "Training" walks through it. The model is ``build_unet((s, s, 3),
+    filters=prof.base_filters)`` with ``s = prof.image_size``, seeded with
+    ``prof.seed``. At the end it holds the weights of the best epoch.
+
+    Parameters
+    ----------
+    prof : unet_course.Profile
+        Sizes, epochs, batch size, patience and seed (``unet_course.profile()``).
+    run_dir : str or pathlib.Path
+        Output folder, created if needed. An existing run is never overwritten.
+    data : Splits or str, optional
+        The tiles, or a source for ``load_data`` (``"synthetic"``,
+        ``"tiles:PATH"``, ``"massachusetts:PATH"``); default: the profile's.
+    loss : str or callable, default "bce_dice"
+        See :func:`compile_unet`.
+    resume : bool, default False
+        Continue the run in ``run_dir`` from the epoch after its last backup
+        (a finished run is reloaded, not trained again).
+    augment : bool, default False
+        Random flips, rotations, brightness and contrast on the training tiles.
+    epochs : int, optional
+        Most epochs (default ``prof.epochs``).
+    verbose : "auto", 0, 1 or 2, default "auto"
+        Keras' progress bars; 0 is quiet.
+    learning_rate : float, optional
+        Starting learning rate (default 1e-3).
+    source : str, optional
+        Where a ``Splits`` passed as ``data`` came from, for ``run.json``.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    FileExistsError
+        ``run_dir`` holds a run and ``resume`` is False.
+    TrainingDiverged
+        The loss became NaN or infinite; the message says where and what to check.
+    """
+    run_dir = Path(run_dir)
+    info = check_run_dir(run_dir, prof, resume)
+    if resume and info and info.get("status") == "finished":
+        return _finished_run(run_dir, info, loss)
+    accel = configure_accelerator()
+    keras.utils.set_random_seed(prof.seed)
+    splits, described = _splits(data, prof, source)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "status": "running", "profile": prof.name, "profile_settings": asdict(prof),
+        "data": described, "loss": loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
+        "max_epochs": int(epochs or prof.epochs), "package_version": unet_course.__version__,
+        "tensorflow_version": tf.__version__, "keras_version": keras.__version__, **accel,
+    }
+    _write_run_info(run_dir, metadata)
+    train_ds = make_dataset(splits.train, prof.batch_size, shuffle=True, augment=augment, seed=prof.seed)
+    val_ds = make_dataset(splits.validation, prof.batch_size, shuffle=False)
+    model = compiled_unet(prof, loss, learning_rate, accel)
+    callbacks = make_callbacks(run_dir, prof.patience, resume=resume)
+    if resume and (run_dir / HISTORY).is_file():
+        print(f"Resuming the run in {run_dir}: {len(read_history(run_dir / HISTORY)['epoch'])} epochs done.")
+    start = time.perf_counter()
+    fitted = model.fit(train_ds, validation_data=val_ds, epochs=metadata["max_epochs"],
+                       callbacks=callbacks, verbose=verbose)
+    metadata["seconds"] = round(time.perf_counter() - start, 2)
+    return _finish(model, run_dir, metadata, fitted, callbacks[0])
+
+
+def _finish(model, run_dir, metadata, fitted, nan_stop):
+    """Tidy the history, reload the best epoch's weights, complete ``run.json``."""
+    history = read_history(run_dir / HISTORY)
+    _write_history(run_dir / HISTORY, history)
+    first = fitted.epoch[0] if fitted.epoch else 0
+    metadata.update(epochs_run=len(history["epoch"]), resumed_from_epoch=first + 1 if first else None)
+    if nan_stop.message:
+        metadata.update(status="diverged", message=nan_stop.message)
+        _write_run_info(run_dir, metadata)
+        raise TrainingDiverged(nan_stop.message)
+    if (run_dir / BEST_MODEL).is_file():
+        model.load_weights(run_dir / BEST_MODEL)
+    val_loss = np.array(history.get("val_loss") or [np.nan])
+    known = np.isfinite(val_loss).any()
+    metadata.update(
+        status="finished", best_epoch=int(np.nanargmin(val_loss)) + 1 if known else None,
+        best_val_loss=float(np.nanmin(val_loss)) if known else None,
+        stopped_early=metadata["epochs_run"] < metadata["max_epochs"],
+    )
+    _write_run_info(run_dir, metadata)
+    return TrainResult(model, history, run_dir, metadata)
