@@ -97,8 +97,9 @@ def _profile(args):
 def _train(args, prof, splits, source, resume):
     from unet_course.train import train_unet
 
-    return train_unet(prof, args.out, data=splits, resume=resume, source=source,
-                      verbose=0 if args.quiet else "auto")
+    # Progress bars on a terminal; one line per epoch into a log file or a pipe.
+    verbose = 0 if args.quiet else ("auto" if sys.stdout.isatty() else 2)
+    return train_unet(prof, args.out, data=splits, resume=resume, source=source, verbose=verbose)
 
 
 def _save_figures(out, test, probs, worst):

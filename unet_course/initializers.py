@@ -44,6 +44,7 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "INITIALIZERS",
+    "COLOURS",
     "ACTIVATIONS",
     "make_initializer",
     "weight_variance",
@@ -64,6 +65,9 @@ INITIALIZERS = {
     "he normal": ("HeNormal", {}),
     "lecun normal": ("LecunNormal", {}),
 }
+
+#: One colour per initializer, shared by the lesson's figures.
+COLOURS = dict(zip(INITIALIZERS, ["#7f7f7f", "#d62728", "#2ca02c", "#1f77b4", "#ff7f0e"]))
 
 #: Activations whose gain :func:`layer_gain` knows: mean-square factor of the activation.
 ACTIVATIONS = {"relu": 0.5, "linear": 1.0}
@@ -291,10 +295,9 @@ def plot_statistics(statistics, title=None):
     """
     figure = Figure(figsize=(11, 4), layout="constrained")
     left, right = figure.subplots(1, 2, sharey=True)
-    colours = dict(zip(INITIALIZERS, ["#7f7f7f", "#d62728", "#2ca02c", "#1f77b4", "#ff7f0e"]))
     for name, stats in statistics.items():
         layers = np.arange(1, len(stats["activation_rms"]) + 1)
-        colour = colours.get(_name(name))
+        colour = COLOURS[_name(name)]
         all_zero = not np.any(stats["activation_rms"]) and not np.any(stats["kernel_gradient_rms"])
         label = f"{name} (all exactly 0)" if all_zero else name
         # Glorot and LeCun coincide when fan_in = fan_out: draw Glorot wider, underneath
@@ -357,6 +360,7 @@ def train_with_initializer(initializer, prof, data, epochs=None, seed=None):
     compile_unet(model, "bce_dice")
     train = make_dataset(data.train, prof.batch_size, shuffle=True, seed=seed)
     validation = make_dataset(data.validation, prof.batch_size, shuffle=False)
+    # the dataset is already shuffled by make_dataset, so Keras must not try again
     fitted = model.fit(train, validation_data=validation, epochs=int(epochs or prof.epochs),
-                       verbose=0)
+                       shuffle=False, verbose=0)
     return model, {key: [float(v) for v in values] for key, values in fitted.history.items()}

@@ -146,7 +146,7 @@ class StopOnNaN(keras.callbacks.TerminateOnNaN):
             f"training stopped: the loss became {float(loss)} in epoch {self.epoch + 1} "
             f"(batch {batch + 1}). Check the learning rate (try one 10 times smaller), "
             "the images (NaN or infinite values? scaled to [0, 1]?) and the masks "
-            "(only 0 and 1?)."
+            "(only 0 and 1, no NaN from nodata?)."
         )
         print("\n" + self.message, flush=True)
         self.model.stop_training = True
@@ -377,7 +377,8 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
     splits, described = _splits(data, prof, source)
     run_dir.mkdir(parents=True, exist_ok=True)
     metadata = {
-        "status": "running", "profile": prof.name, "profile_settings": asdict(prof),
+        "status": "running", "profile": prof.name,
+        "profile_settings": {**asdict(prof), "split": list(prof.split)},
         "data": described, "loss": loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
         "max_epochs": int(epochs or prof.epochs), "package_version": unet_course.__version__,
         "tensorflow_version": tf.__version__, "keras_version": keras.__version__, **accel,
@@ -391,7 +392,8 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
         print(f"Resuming the run in {run_dir}: {len(read_history(run_dir / HISTORY)['epoch'])} epochs done.")
     start = time.perf_counter()
     fitted = model.fit(train_ds, validation_data=val_ds, epochs=metadata["max_epochs"],
-                       callbacks=callbacks, verbose=verbose)
+                       callbacks=callbacks, verbose=verbose,
+                       shuffle=False)  # make_dataset shuffles the tiles itself, every epoch
     metadata["seconds"] = round(time.perf_counter() - start, 2)
     return _finish(model, run_dir, metadata, fitted, callbacks[0])
 

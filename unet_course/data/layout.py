@@ -20,7 +20,7 @@ LAND_USE_ODDS = np.array([0.66, 0.13, 0.21])
 # Roof colours of houses (RGB); roads and parking lots share the greys.
 ROOF_COLOURS = np.array([
     [72, 74, 78], [98, 98, 102], [122, 121, 120], [148, 147, 145], [104, 84, 72],
-    [128, 82, 66], [86, 94, 108], [150, 134, 112], [76, 90, 82], [172, 168, 160],
+    [128, 82, 66], [86, 94, 108], [150, 134, 112], [112, 72, 60], [172, 168, 160],
 ], dtype=np.float32)
 # Layers of rectangles, drawn in this order; the last four are buildings.
 PARKING, DRIVEWAY, CAR, HOUSE, SHED, BIG, ROOF_UNIT = range(7)
@@ -42,7 +42,7 @@ def _style(rng: np.random.Generator) -> dict:
         offset=rng.uniform(0, 100), road_half=rng.uniform(3.5, 5.0),
         cross_spacing=rng.uniform(230, 420) if rng.random() < 0.7 else np.inf,
         cross_offset=rng.uniform(0, 400),
-        width=(10, 16) if dense else (12, 21), depth=(8, 12) if dense else (9, 15),
+        width=(11, 17) if dense else (13, 22), depth=(9, 13) if dense else (10, 16),
         gap=(2, 6) if dense else (5, 14), setback=(2, 5) if dense else (4, 8),
         palette=ROOF_COLOURS[rng.choice(len(ROOF_COLOURS), 4, replace=False)] + rng.uniform(-12, 12, (4, 3)),
         grass=np.array([rng.uniform(68, 96), rng.uniform(80, 104), rng.uniform(50, 66)], np.float32),
@@ -51,8 +51,8 @@ def _style(rng: np.random.Generator) -> dict:
         road=np.array([grey, grey + rng.uniform(-2, 3), grey + rng.uniform(0, 6)], np.float32),
         sun=np.array([np.cos(sun), np.sin(sun)], np.float32), trees=rng.uniform(0.6, 1.6),
         # the flight: colour balance, exposure and haze differ from scene to scene
-        gain=(rng.uniform(0.88, 1.12, 3) * rng.uniform(0.85, 1.15)).astype(np.float32),
-        haze=np.float32(rng.uniform(0, 16)),
+        gain=(rng.uniform(0.95, 1.05, 3) * rng.uniform(0.9, 1.1)).astype(np.float32),
+        haze=np.float32(rng.uniform(0, 10)),
     )
 
 
@@ -144,7 +144,7 @@ def _houses(rng, style, land, extent, rects, trees):
             m = len(x)
             colour = style["palette"][rng.integers(0, len(style["palette"]), m)]
             colour = colour * rng.uniform(0.88, 1.12, (m, 1))
-            rects.add(x, y, w / 2, d / 2, heading, HOUSE, colour, rng.uniform(0.06, 0.2, m))
+            rects.add(x, y, w / 2, d / 2, heading, HOUSE, colour, rng.uniform(0.1, 0.22, m))
             drive = rng.random(m) < 0.75                               # driveway to the street
             du = u[drive] + rng.choice([-1, 1], drive.sum()) * (w[drive] / 2 - 2.5)
             dt = k * spacing + side * (half + (back[drive] + 1) / 2)

@@ -35,7 +35,7 @@ from unet_course.data.tiles import TileSet
 
 SCENE_TILES = 4                 # a scene is SCENE_TILES x SCENE_TILES tiles
 TILE_METRES = 300.0             # 256 px at the real data's 1.171875 m per pixel
-SHADOW_UNITS = {"house": 3.5, "big": 9.0, "tree": 4.5}
+SHADOW_UNITS = {"house": 4.0, "big": 9.0, "tree": 4.5}
 SHADOW_TINT = np.array([0.52, 0.55, 0.62], np.float32)
 
 
@@ -168,7 +168,7 @@ def render_tile(scene: dict, cell: tuple, size: int, rng: np.random.Generator) -
     shadow = _shadows(style, size, {"house": house, "big": big, "tree": canopy})
     shadow &= (mask == 0) & ~canopy
     image *= 1 - shadow * (1 - SHADOW_TINT)[:, None, None]
-    image += fine * np.where(made & ~canopy, np.float32(3.0), np.float32(6.5))
+    image += fine * np.where(made & ~canopy, np.float32(3.0), np.float32(5.5))
     image *= style["gain"][:, None, None]
     image += style["haze"]
     np.clip(image, 0, 255, out=image)

@@ -1,0 +1,234 @@
+"""Checks of assignment 4, "Train and evaluate" (lessons 7 and 8).
+
+- ``compile_unet(model, loss="bce_dice", learning_rate=None)``: inspected
+  through Keras 3 (the optimizer's class and learning-rate schedule from
+  ``get_config()``), then the compiled loss and metrics are evaluated on one
+  batch and compared with the package's numpy twins;
+- ``train_model(model, train, validation, epochs, batch_size=8)``: a short
+  seeded training in the ``smoke`` profile (64 px synthetic tiles, 8 base
+  filters) of a U-Net compiled the package's way. Graded on what must hold
+  whatever the machine: the history, the number of optimizer steps (epochs x
+  batches of the training tiles), and, with a tolerance, the loss on the
+  fixed validation tiles, which must fall by at least ``MIN_IMPROVEMENT``
+  (the reference falls by about twice that);
+- ``error_map(image, y_true, y_pred, alpha=0.7)``: compared pixel by pixel
+  with :func:`unet_course.viz.error_map`, within 1 grey level for rounding.
+
+The written answer about the error maps is graded by hand.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from unet_course.grading.common import Item, as_float, expect_close, fail, show
+
+__all__ = ["check_compile_unet", "check_train_model", "check_error_map", "MIN_IMPROVEMENT"]
+
+_L7 = 'lesson 7 "Training"'
+_L8 = 'lesson 8 "Evaluation and error maps"'
+
+COMPILE = Item("compile_unet", ("unet_course.train.compile_unet", "unet_course.train.compiled_unet",
+                                "unet_course.train.learning_rate_schedule"), _L7)
+TRAIN = Item("train_model", ("unet_course.train.train_unet",), _L7)
+ERROR_MAP = Item("error_map", ("unet_course.viz.error_map", "unet_course.viz.plot_error_maps",
+                               "unet_course.viz._grey"), _L8)
+
+#: How much the validation loss (BCE + Dice) must fall in the smoke profile's epochs.
+MIN_IMPROVEMENT = 0.1
+
+HINTS = {
+    "compile_unet": "model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), "
+                    "loss=the loss named by `loss` (or `loss` itself when it is a function), "
+                    "metrics=dataset_metrics()) with schedule = keras.optimizers.schedules."
+                    "ExponentialDecay(learning_rate or 1e-3, decay_steps=1000, decay_rate=0.9); "
+                    "return model",
+    "train_model": "make_dataset(train, batch_size, shuffle=True) and make_dataset(validation, "
+                   "batch_size, shuffle=False), then model.fit(train_ds, validation_data=val_ds, "
+                   "epochs=epochs, verbose=0), and return the History's .history dict",
+    "error_map": "grey = luma 0.299 R + 0.587 G + 0.114 B (of the image in 0..255) on all 3 "
+                 "channels; where tp, fp, fn: (1 - alpha) * grey + alpha * ERROR_COLOURS[key]; "
+                 "true negatives stay grey; round, clip to 0..255, return uint8",
+}
+
+_LOSS_TWINS = {"bce": "bce_np", "dice": "dice_loss_np", "bce_dice": "bce_dice_np"}
+
+
+def _small_unet():
+    import keras
+
+    from unet_course.model import build_unet
+    keras.utils.set_random_seed(7)
+    return build_unet((32, 32, 3), filters=2)
+
+
+def _batch():
+    rng = np.random.default_rng(21)
+    x = rng.random((2, 32, 32, 3)).astype(np.float32)
+    y = (rng.random((2, 32, 32, 1)) < 0.3).astype(np.float32)
+    return x, y
+
+
+def _check_schedule(shown, optimizer, initial):
+    __tracebackhide__ = True
+    import keras
+    if not isinstance(optimizer, keras.optimizers.Adam):
+        fail(f"{shown}: the optimizer", "keras.optimizers.Adam", type(optimizer).__name__,
+             hint=HINTS["compile_unet"])
+    rate = optimizer.get_config()["learning_rate"]
+    want = {"class_name": "ExponentialDecay", "initial_learning_rate": initial,
+            "decay_steps": 1000, "decay_rate": 0.9, "staircase": False}
+    got = ({"class_name": rate.get("class_name"), **{k: rate.get("config", {}).get(k)
+                                                     for k in list(want)[1:]}}
+           if isinstance(rate, dict) else {"class_name": f"a constant {rate:g}"})
+    close = (got.get("class_name") == "ExponentialDecay"
+             and all(got[k] == want[k] for k in ("decay_steps", "staircase"))
+             and math.isclose(got["decay_rate"], 0.9, rel_tol=1e-6)
+             and math.isclose(got["initial_learning_rate"], initial, rel_tol=1e-6))
+    if not close:
+        fail(f"{shown}: the learning-rate schedule", want, got, hint=HINTS["compile_unet"])
+
+
+def check_compile_unet(compile_unet, hidden=False):
+    """Grade ``compile_unet(model, loss="bce_dice", learning_rate=None)`` (lesson 7).
+
+    Adam with ``ExponentialDecay(learning_rate or 1e-3, 1000, 0.9)``, the loss
+    named by ``loss`` (or the function given), and the dataset metrics
+    ``dice``, ``iou``, ``precision``, ``recall``, ``accuracy``.
+    """
+    __tracebackhide__ = True
+    import unet_course.losses as losses
+    from unet_course.metrics import confusion_counts, scores_from_counts
+
+    COMPILE.start(compile_unet)
+    cases = [((), {}, "bce_dice", 1e-3)]
+    if hidden:
+        cases = [(("dice",), {"learning_rate": 3e-4}, "dice", 3e-4),
+                 ((), {"loss": "bce"}, "bce", 1e-3),
+                 ((losses.dice_loss,), {}, "dice", 1e-3)]
+    x, y = _batch()
+    for args, kwargs, loss_name, initial in cases:
+        model = _small_unet()
+        call = ", ".join(["model"] + [repr(a) if isinstance(a, str) else "dice_loss" for a in args]
+                         + [f"{k}={v!r}" for k, v in kwargs.items()])
+        shown = f"compile_unet({call}) on a small U-Net"
+        got = COMPILE.call(compile_unet, model, *args, shown=shown, **kwargs)
+        if got is not model:
+            fail(f"{shown} should return the model it compiled", "model", got,
+                 hint="end with `return model`")
+        _check_schedule(shown, model.optimizer, initial)
+        p = model.predict(x, verbose=0)
+        loss = as_float(model.compute_loss(x=x, y=y, y_pred=p), f"{shown}: the compiled loss")
+        expect_close(f"{shown}: the compiled loss on one batch ({loss_name})", loss,
+                     getattr(losses, _LOSS_TWINS[loss_name])(y, p), 2e-3, HINTS["compile_unet"])
+        results = model.evaluate(x, y, verbose=0, return_dict=True)
+        scores = scores_from_counts(confusion_counts(y, p))
+        missing = sorted(set(scores) - set(results))
+        if missing:
+            fail(f"{shown}: the metrics model.evaluate reports", sorted(scores), sorted(results),
+                 hint="metrics=dataset_metrics() gives dice, iou, precision, recall, accuracy")
+        for name, want in scores.items():
+            expect_close(f"{shown}: metric {name!r} on one batch", float(results[name]), want,
+                         1e-4, "use dataset_metrics(): the scores of the summed pixel counts")
+
+
+def _smoke_data():
+    import unet_course
+    from unet_course.data import load_data
+    return load_data("synthetic", unet_course.profile("smoke"))
+
+
+def check_train_model(train_model, hidden=False):
+    """Grade ``train_model(model, train, validation, epochs, batch_size=8)`` (lesson 7).
+
+    A seeded smoke-profile U-Net compiled the package's way is trained by the
+    student's function on fixed synthetic tiles; the history, the number of
+    optimizer steps and the fall of the validation loss are graded.
+    """
+    __tracebackhide__ = True
+    import keras
+
+    import unet_course
+    from unet_course.data import make_dataset
+    from unet_course.model import build_unet
+    from unet_course.train import compile_unet
+
+    TRAIN.start(train_model)
+    prof = unet_course.profile("smoke")
+    data = _smoke_data()
+    epochs, batch_size = (1, 16) if hidden else (prof.epochs, prof.batch_size)
+    keras.utils.set_random_seed(prof.seed)
+    model = compile_unet(build_unet((prof.image_size, prof.image_size, 3), prof.base_filters),
+                         jit_compile=False)
+    validation = make_dataset(data.validation, 8, shuffle=False, cache=False)
+    before = model.evaluate(validation, verbose=0, return_dict=True)["loss"]
+    if hidden:
+        shown = (f"train_model(model, train, validation, {epochs}, {batch_size}) with "
+                 f"{len(data.train)} training tiles of {prof.image_size} px")
+        history = TRAIN.call(train_model, model, data.train, data.validation, epochs, batch_size,
+                             shown=shown, hint=HINTS["train_model"])
+    else:
+        shown = (f"train_model(model, train, validation, epochs={epochs}) with "
+                 f"{len(data.train)} training tiles of {prof.image_size} px")
+        history = TRAIN.call(train_model, model, data.train, data.validation, epochs=epochs,
+                             shown=shown, hint=HINTS["train_model"])
+    if not isinstance(history, dict) or not {"loss", "val_loss"} <= set(history):
+        fail(f"{shown} should return the history dict with 'loss' and 'val_loss'",
+             "{'loss': [...], 'val_loss': [...], ...}", history,
+             hint="return model.fit(...).history, and pass validation_data to fit")
+    if len(history["loss"]) != epochs:
+        fail(f"{shown}: epochs in the history", epochs, len(history["loss"]),
+             hint="pass epochs=epochs to model.fit")
+    steps = epochs * math.ceil(len(data.train) / batch_size)
+    done = int(model.optimizer.iterations.numpy())
+    if done != steps:
+        fail(f"{shown}: optimizer steps (epochs x batches of {batch_size} training tiles)",
+             steps, done, hint="train on `train` in batches of `batch_size` for `epochs` epochs, "
+                               "on the compiled model you were given")
+    after = model.evaluate(validation, verbose=0, return_dict=True)["loss"]
+    need = MIN_IMPROVEMENT if not hidden else 0.0
+    if not after < before - need:
+        fail(f"{shown}: the validation loss (BCE + Dice) should fall by more than {need:g}",
+             f"below {before - need:.4f} (it was {before:.4f} before training)", f"{after:.4f}",
+             hint="scale the images to [0, 1] (make_dataset does), train on the training "
+                  "tiles with their masks, and keep the optimizer compile_unet set")
+
+
+def check_error_map(error_map, hidden=False):
+    """Grade ``error_map(image, y_true, y_pred, alpha=0.7)`` against ``viz.error_map`` (lesson 8)."""
+    __tracebackhide__ = True
+    from unet_course.viz import error_map as reference
+
+    ERROR_MAP.start(error_map)
+    rng = np.random.default_rng(31)
+    if hidden:
+        image = rng.random((16, 12, 3))
+        y = (rng.random((16, 12)) < 0.3).astype(np.uint8)
+        pred = rng.random((16, 12)) < 0.4
+        cases = [("a float image in [0, 1] of 16x12, a bool prediction", (image, y, pred), {}),
+                 ("a uint8 image of 16x12 and alpha=0.4", ((image * 255).astype(np.uint8), y, pred),
+                  {"alpha": 0.4}),
+                 ("alpha=1.0 (colours only)", ((image * 255).astype(np.uint8), y, pred), {"alpha": 1.0})]
+    else:
+        image = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
+        y = np.array([[1, 1, 0, 0]] * 2 + [[0, 0, 0, 0]] * 2, np.uint8)
+        pred = np.array([[1, 0, 1, 0]] * 2 + [[0, 0, 0, 1]] * 2, np.uint8)
+        cases = [(f"a uint8 image of 4x4, y_true = {show(y)}, y_pred = {show(pred)}",
+                  (image, y, pred), {})]
+    for description, args, kwargs in cases:
+        extra = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+        shown = f"error_map(image, y_true, y_pred{extra}) with {description}"
+        got = ERROR_MAP.call(error_map, *args, shown=shown, **kwargs)
+        expected = reference(*args, **kwargs)
+        if not isinstance(got, np.ndarray) or got.shape != expected.shape or got.dtype != np.uint8:
+            fail(f"{shown} should return a uint8 RGB array",
+                 f"uint8 array of shape {expected.shape}",
+                 got if not isinstance(got, np.ndarray) else f"{got.dtype} array of shape {got.shape}",
+                 hint=HINTS["error_map"])
+        off = np.abs(got.astype(int) - expected.astype(int)).max(axis=-1) > 1
+        if off.any():
+            r, c = np.argwhere(off)[0]
+            fail(f"{shown}: {int(off.sum())} of {off.size} pixels differ by more than 1; "
+                 f"the first at row {r}, column {c}", expected[r, c], got[r, c],
+                 hint=HINTS["error_map"])
