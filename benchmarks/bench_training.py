@@ -79,8 +79,8 @@ def pipeline_way(tiles, args, accel):
     model = fresh_model(args.size, args.filters, args.seed, accel)
     return timed_fit(
         model,
-        lambda m: m.fit(dataset, epochs=1, verbose=0),
-        lambda m: m.fit(warm, epochs=1, verbose=0),
+        lambda m: m.fit(dataset, epochs=1, verbose=0, shuffle=False),  # the dataset shuffles
+        lambda m: m.fit(warm, epochs=1, verbose=0, shuffle=False),
         args.steps * BATCH,
     )
 

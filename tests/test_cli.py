@@ -47,6 +47,13 @@ def test_wrong_arguments_print_usage_and_exit_2(args, expected):
     assert "Traceback" not in result.stderr
 
 
+def test_bad_profile_in_the_environment_is_a_usage_error():
+    result = subprocess.run([*COMMAND, "demo"], capture_output=True, text=True, timeout=60,
+                            env={**ENV, "UNET_COURSE_PROFILE": "huge"})
+    assert result.returncode == 2 and "unknown profile 'huge'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_help_lists_the_commands():
     result = cli("--help")
     assert result.returncode == 0
@@ -103,6 +110,8 @@ def test_evaluate_scores_the_saved_model_like_the_demo(demo):
         assert after[key] == before[key]
     missing = assert_one_error_line(cli("evaluate", "--profile", "smoke", "--out", out / "none"))
     assert "best.keras" in missing
+    other = assert_one_error_line(cli("evaluate", "--profile", "laptop", "--out", out))
+    assert "takes 64x64 tiles but profile 'laptop'" in other
 
 
 def history_epochs(path):

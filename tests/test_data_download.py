@@ -59,7 +59,7 @@ class _State:
 def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.state = _State()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     httpd.state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield httpd.state

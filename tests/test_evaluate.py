@@ -90,6 +90,10 @@ def test_worst_tiles_ranks_by_tile_dice():
     np.testing.assert_allclose(evaluate.tile_dice(masks, probs), [1.0, 0.0, 2 / 3, 2 / 3])
     np.testing.assert_array_equal(evaluate.worst_tiles(masks, probs, k=3), [1, 2, 3])  # ties keep order
     assert len(evaluate.worst_tiles(masks, probs, k=10)) == 4
+    masks[1] = 0                        # empty, nothing predicted: Dice 1
+    masks[0] = 0                        # empty, 8 pixels predicted: Dice 0
+    np.testing.assert_array_equal(evaluate.worst_tiles(masks, probs, k=2), [0, 2])
+    np.testing.assert_array_equal(evaluate.worst_tiles(masks, probs, k=3, with_buildings=True), [2, 3])
     with pytest.raises(ValueError, match="k must be"):
         evaluate.worst_tiles(masks, probs, k=-1)
 

@@ -29,6 +29,10 @@ from unet_course.profiles import PROFILES
 SOURCES = ("synthetic", "tiles:PATH", "massachusetts:PATH")
 
 
+class CommandError(Exception):
+    """A problem the user can fix, reported as one line ``error: ...`` (exit status 1)."""
+
+
 def data_source(text):
     """Check a ``--data`` value: ``synthetic``, ``tiles:PATH`` or ``massachusetts:PATH``."""
     kind, _, path = text.partition(":")
@@ -123,7 +127,7 @@ def _report(args, prof, source, model, test, start, threshold=0.5):
 
     probs = evaluate.predict_probabilities(model, test, batch_size=prof.batch_size)
     metrics = evaluate.score_predictions(test.masks, probs, threshold)
-    worst = evaluate.worst_tiles(test.masks, probs, k=4, threshold=threshold)
+    worst = evaluate.worst_tiles(test.masks, probs, k=4, threshold=threshold, with_buildings=True)
     dice = evaluate.tile_dice(test.masks, probs, threshold)
     figures = _save_figures(args.out, test, probs, worst)
     metrics.update(
@@ -142,7 +146,7 @@ def run_demo(args):
     """``unet-course demo``: train (or resume) and evaluate in one go."""
     from unet_course.data import load_data
 
-    start, prof = time.perf_counter(), _profile(args)
+    start, prof = time.perf_counter(), args.prof
     print(f"unet-course demo: profile {prof.name} ({prof.image_size} px, base {prof.base_filters} "
           f"filters, up to {prof.epochs} epochs), data {args.data}, output {args.out}")
     splits = load_data(args.data, prof)
@@ -156,7 +160,7 @@ def run_train(args):
     from unet_course.data import load_data
     from unet_course.train import check_run_dir
 
-    prof = _profile(args)
+    prof = args.prof
     check_run_dir(args.out, prof, args.resume)
     source = args.data or prof.data
     result = _train(args, prof, load_data(source, prof), source, resume=args.resume)
@@ -171,8 +175,13 @@ def run_evaluate(args):
     from unet_course.data import load_data
     from unet_course.evaluate import load_trained_model
 
-    start, prof = time.perf_counter(), _profile(args)
+    start, prof = time.perf_counter(), args.prof
     model = load_trained_model(args.out)
+    size = model.input_shape[1]
+    if size != prof.image_size:
+        raise CommandError(
+            f"the model in {args.out} takes {size}x{size} tiles but profile {prof.name!r} makes "
+            f"{prof.image_size}x{prof.image_size} ones; pass the --profile it was trained with")
     source = args.data or prof.data
     _report(args, prof, source, model, load_data(source, prof).test, start, args.threshold)
     return 0
@@ -183,7 +192,12 @@ COMMANDS = {"demo": run_demo, "train": run_train, "evaluate": run_evaluate}
 
 def main(argv=None):
     """Run ``unet-course`` with ``argv`` (default: the command line); return the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.prof = _profile(args)
+    except ValueError as error:  # a bad $UNET_COURSE_PROFILE
+        parser.error(str(error))
     if "matplotlib.pyplot" not in sys.modules:
         import matplotlib
 
@@ -193,7 +207,7 @@ def main(argv=None):
 
     try:
         return COMMANDS[args.command](args)
-    except (DatasetError, TrainingDiverged, FileExistsError, FileNotFoundError) as error:
+    except (CommandError, DatasetError, TrainingDiverged, FileExistsError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -178,10 +178,12 @@ def tile_dice(masks, probs, threshold=0.5):
     return np.array([dice_score(mask, prob, threshold) for mask, prob in zip(masks, probs)])
 
 
-def worst_tiles(masks, probs, k=4, threshold=0.5):
+def worst_tiles(masks, probs, k=4, threshold=0.5, with_buildings=False):
     """Indices of the ``k`` tiles with the lowest Dice, worst first (lesson 8).
 
-    Ties keep the tiles' order.
+    Ties keep the tiles' order. A tile without buildings scores Dice 0 as
+    soon as one pixel is predicted building, so such tiles often lead the
+    list; ``with_buildings=True`` ranks only tiles that have buildings.
 
     Parameters
     ----------
@@ -193,15 +195,20 @@ def worst_tiles(masks, probs, k=4, threshold=0.5):
         How many (at most ``N``).
     threshold : float, default 0.5
         Probability above which a pixel counts as building.
+    with_buildings : bool, default False
+        Skip tiles whose mask is empty.
 
     Returns
     -------
     numpy.ndarray
-        int ``(min(k, N),)``.
+        int, at most ``k`` indices.
     """
     if k < 0:
         raise ValueError(f"k must be 0 or more, got {k}")
-    return np.argsort(tile_dice(masks, probs, threshold), kind="stable")[:k]
+    order = np.argsort(tile_dice(masks, probs, threshold), kind="stable")
+    if with_buildings:
+        order = order[np.asarray(masks)[order].reshape(len(order), -1).any(axis=1)]
+    return order[:k]
 
 
 def load_trained_model(path):

@@ -13,9 +13,7 @@ long run needs, in its run folder:
 - ``run.json``: what ran where (profile, data, versions, device, precision,
   XLA, epochs, seconds, best epoch).
 
-On a GPU, :func:`configure_accelerator` turns on mixed precision (compute
-capability 7.0 or newer, where tensor cores make float16 fast) and XLA
-compilation; on a CPU both stay off because they do not pay there.
+On a GPU, :func:`configure_accelerator` turns on mixed precision and XLA.
 """
 from __future__ import annotations
 
@@ -43,9 +41,9 @@ RUN_INFO = "run.json"
 BACKUP = "backup"
 
 __all__ = [
-    "learning_rate_schedule", "compile_unet", "StopOnNaN", "make_callbacks",
-    "configure_accelerator", "compiled_unet", "read_history", "read_run_info", "check_run_dir", "train_unet", "TrainResult",
-    "TrainingDiverged", "BEST_MODEL", "HISTORY", "RUN_INFO", "BACKUP",
+    "learning_rate_schedule", "compile_unet", "StopOnNaN", "read_history", "make_callbacks",
+    "configure_accelerator", "compiled_unet", "read_run_info", "check_run_dir", "train_unet",
+    "TrainResult", "TrainingDiverged", "BEST_MODEL", "HISTORY", "RUN_INFO", "BACKUP",
 ]
 
 
@@ -111,8 +109,8 @@ def compile_unet(model, loss="bce_dice", learning_rate=None, jit_compile="auto")
     Returns
     -------
     keras.Model
-        The same model, compiled; its metrics are ``dice``, ``iou``,
-        ``precision``, ``recall`` and ``accuracy`` over each whole epoch.
+        The same model, compiled; its metrics (``dice``, ``iou``, ``precision``,
+        ``recall``, ``accuracy``) count pixels over each whole epoch.
     """
     initial = 1e-3 if learning_rate is None else float(learning_rate)
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate_schedule(initial))
@@ -124,10 +122,7 @@ def compile_unet(model, loss="bce_dice", learning_rate=None, jit_compile="auto")
 class StopOnNaN(keras.callbacks.TerminateOnNaN):
     """Keras' ``TerminateOnNaN`` that says in which epoch and what to check (lesson 7).
 
-    Attributes
-    ----------
-    message : str or None
-        The explanation, once the loss became NaN or infinite.
+    Its ``message`` holds the explanation once the loss became NaN or infinite.
     """
 
     def __init__(self):
@@ -166,10 +161,7 @@ def read_history(path):
         rows = {int(row["epoch"]): row for row in csv.DictReader(file)}
     columns = list(next(iter(rows.values())).keys()) if rows else ["epoch"]
     ordered = [rows[epoch] for epoch in sorted(rows)]
-    return {
-        key: [int(row[key]) if key == "epoch" else float(row[key]) for row in ordered]
-        for key in columns
-    }
+    return {key: [(int if key == "epoch" else float)(row[key]) for row in ordered] for key in columns}
 
 
 def _write_history(path, history):
@@ -191,6 +183,7 @@ def make_callbacks(run_dir, patience=3, resume=False):
     resume : bool, default False
         Continue a run: append to ``history.csv`` and only replace
         ``best.keras`` by a model better than the best one already there.
+        (Early stopping's patience counts again from the resumed epoch.)
 
     Returns
     -------
@@ -225,11 +218,8 @@ def configure_accelerator():
     compiles the training step. On older GPUs only XLA, on a CPU neither:
     there they slow training down. Call it before building the model.
 
-    Returns
-    -------
-    dict
-        ``device`` (a description), ``gpus`` (how many), ``mixed_precision``
-        and ``jit_compile`` (bools), ``policy`` (the Keras dtype policy).
+    Returns a dict: ``device`` (a description), ``gpus`` (how many),
+    ``mixed_precision`` and ``jit_compile`` (bools), ``policy`` (Keras dtype policy).
     """
     gpus = tf.config.list_physical_devices("GPU")
     mixed = False

@@ -5,7 +5,7 @@ A *scene* is a contiguous patch of ``nx`` x ``ny`` tiles (256 units each)
 that shares one style: street direction and curvature, lot sizes, roof
 palette, sun direction. Each tile of the scene has a land use (houses,
 commercial, rural), and objects straddle tile borders, so neighbouring tiles
-look alike, which is what makes a random train/test split leak (lesson 2).
+look alike, which is what makes a random train/test split leak (lesson 1).
 
 The plan holds plain arrays; :mod:`unet_course.data.synthetic` draws them.
 """
@@ -45,7 +45,7 @@ def _style(rng: np.random.Generator) -> dict:
         width=(11, 17) if dense else (13, 22), depth=(9, 13) if dense else (10, 16),
         gap=(2, 6) if dense else (5, 14), setback=(2, 5) if dense else (4, 8),
         palette=ROOF_COLOURS[rng.choice(len(ROOF_COLOURS), 4, replace=False)] + rng.uniform(-12, 12, (4, 3)),
-        grass=np.array([rng.uniform(68, 96), rng.uniform(80, 104), rng.uniform(50, 66)], np.float32),
+        grass=np.array([rng.uniform(70, 96), rng.uniform(78, 100), rng.uniform(54, 70)], np.float32),
         soil=np.array([rng.uniform(112, 140), rng.uniform(104, 124), rng.uniform(80, 96)], np.float32),
         canopy=np.array([rng.uniform(34, 52), rng.uniform(50, 68), rng.uniform(30, 42)], np.float32),
         road=np.array([grey, grey + rng.uniform(-2, 3), grey + rng.uniform(0, 6)], np.float32),
@@ -120,101 +120,112 @@ class _Rects:
         return out
 
 
-def _houses(rng, style, land, extent, rects, trees):
-    """Rows of houses on both sides of every street, with driveways, sheds and corner trees."""
+def _street_rows(style: dict, extent) -> tuple:
+    """Street indices ``k`` and the u range that cover the scene, with a margin."""
     corners_u, corners_t = street_frame(style, np.array([0, extent[0], 0, extent[0]]),
                                         np.array([0, 0, extent[1], extent[1]]))
-    spacing, half = style["spacing"], style["road_half"]
+    spacing = style["spacing"]
     ks = np.arange(np.floor(corners_t.min() / spacing) - 1, np.ceil(corners_t.max() / spacing) + 2)
-    u0, u1 = corners_u.min() - 30, corners_u.max() + 30
-    mean_step = np.mean(style["width"]) + np.mean(style["gap"])
-    n = int((u1 - u0) / mean_step) + 2
-    for k in ks:
-        for side in (-1.0, 1.0):
-            w, gap = rng.uniform(*style["width"], n), rng.uniform(*style["gap"], n)
-            d, back = rng.uniform(*style["depth"], n), rng.uniform(*style["setback"], n)
-            u = u0 + np.cumsum(w + gap) - w / 2
-            t = k * spacing + side * (half + back + d / 2)
-            x, y, heading = _to_scene(style, u, t)
-            reach = np.hypot(w, d) / 2 + 2
-            keep = _inside_use(x, y, reach, land, 0) | (_inside_use(x, y, reach, land, 2) & (rng.random(n) < 0.016))
-            keep &= u < u1
-            keep &= ~_near_cross_street(style, u, half + w / 2 + 3) & (rng.random(n) < 0.93)
-            x, y, heading, u, w, d, back = (a[keep] for a in (x, y, heading, u, w, d, back))
-            m = len(x)
-            colour = style["palette"][rng.integers(0, len(style["palette"]), m)]
-            colour = colour * rng.uniform(0.88, 1.12, (m, 1))
-            rects.add(x, y, w / 2, d / 2, heading, HOUSE, colour, rng.uniform(0.1, 0.22, m))
-            drive = rng.random(m) < 0.75                               # driveway to the street
-            du = u[drive] + rng.choice([-1, 1], drive.sum()) * (w[drive] / 2 - 2.5)
-            dt = k * spacing + side * (half + (back[drive] + 1) / 2)
-            dx, dy, dh = _to_scene(style, du, dt)
-            rects.add(dx, dy, rng.uniform(1.6, 2.4, len(dx)), (back[drive] + 1) / 2, dh, DRIVEWAY,
-                      np.array([150, 148, 144], np.float32) * rng.uniform(0.85, 1.1, (len(dx), 1)))
-            room = spacing / 2 - (half + back + d)                    # depth of the back yard
-            a = rng.uniform(4.5, 8, m)
-            shed = (rng.random(m) < 0.35) & (room >= a + 3)
-            su = u[shed] + rng.uniform(-0.4, 0.4, shed.sum()) * w[shed]
-            st = k * spacing + side * (half + back[shed] + d[shed] + 1.5 + a[shed] / 2)
-            sx, sy, sh = _to_scene(style, su, st)
-            rects.add(sx, sy, a[shed] / 2, a[shed] / 2 * rng.uniform(0.7, 1, shed.sum()), sh, SHED,
-                      style["palette"][rng.integers(0, 4, shed.sum())] * 0.95)
-            corner = rng.random(m) < 0.22                              # a tree over a roof corner
-            tu = u[corner] + rng.choice([-1, 1], corner.sum()) * w[corner] / 2
-            tt = k * spacing + side * (half + back[corner] + d[corner] * rng.uniform(0.6, 1.1, corner.sum()))
-            tx, ty, _ = _to_scene(style, tu, tt)
-            trees.append((tx, ty, rng.uniform(3, 5.5, len(tx))))
-            street_trees = rng.random(n) < 0.12 * style["trees"]
-            su, st = u0 + (u1 - u0) * rng.random(street_trees.sum()), k * spacing + side * (half + 2)
-            sx, sy, _ = _to_scene(style, su, st)
-            trees.append((sx, sy, rng.uniform(3, 6, len(sx))))
+    return ks, corners_u.min() - 30, corners_u.max() + 30
+
+
+def _houses(rng, style, land, extent, rects, trees):
+    """Rows of houses on both sides of every street, with driveways, sheds and corner trees.
+
+    One row of candidate lots per street side, all rows at once: ``(rows, lots)`` arrays.
+    """
+    ks, u0, u1 = _street_rows(style, extent)
+    spacing, half = style["spacing"], style["road_half"]
+    lots = int((u1 - u0) / (np.mean(style["width"]) + np.mean(style["gap"]))) + 2
+    shape = (2 * len(ks), lots)
+    street = np.repeat(ks * spacing, 2)[:, None]                     # t of each row's street
+    side = np.tile([-1.0, 1.0], len(ks))[:, None]
+    w, gap, d, back = (rng.uniform(*style[key], shape) for key in ("width", "gap", "depth", "setback"))
+    u = u0 + np.cumsum(w + gap, axis=1) - w / 2
+    street, side = np.broadcast_to(street, shape), np.broadcast_to(side, shape)
+    x, y, heading = _to_scene(style, u, street + side * (half + back + d / 2))
+    reach = np.hypot(w, d) / 2 + 2
+    rural = _inside_use(x, y, reach, land, 2) & (rng.random(shape) < 0.016)
+    keep = (_inside_use(x, y, reach, land, 0) | rural) & (u < u1) & (rng.random(shape) < 0.93)
+    keep &= ~_near_cross_street(style, u, half + w / 2 + 3)
+    x, y, heading, u, w, d, back, street, side = (a[keep] for a in (x, y, heading, u, w, d, back, street, side))
+    m = len(x)
+    colour = style["palette"][rng.integers(0, len(style["palette"]), m)] * rng.uniform(0.88, 1.12, (m, 1))
+    rects.add(x, y, w / 2, d / 2, heading, HOUSE, colour, rng.uniform(0.1, 0.22, m))
+
+    drive = rng.random(m) < 0.75                                     # a driveway to the street
+    du = u[drive] + rng.choice([-1, 1], drive.sum()) * (w[drive] / 2 - 2.5)
+    dx, dy, dh = _to_scene(style, du, street[drive] + side[drive] * (half + (back[drive] + 1) / 2))
+    rects.add(dx, dy, rng.uniform(1.6, 2.4, len(dx)), (back[drive] + 1) / 2, dh, DRIVEWAY,
+              np.array([150, 148, 144], np.float32) * rng.uniform(0.85, 1.1, (len(dx), 1)))
+
+    a = rng.uniform(4.5, 8, m)                                       # a shed in the back yard
+    shed = (rng.random(m) < 0.35) & (spacing / 2 - (half + back + d) >= a + 3)
+    su = u[shed] + rng.uniform(-0.4, 0.4, shed.sum()) * w[shed]
+    st = street[shed] + side[shed] * (half + back[shed] + d[shed] + 1.5 + a[shed] / 2)
+    sx, sy, sh = _to_scene(style, su, st)
+    rects.add(sx, sy, a[shed] / 2, a[shed] / 2 * rng.uniform(0.7, 1, shed.sum()), sh, SHED,
+              style["palette"][rng.integers(0, len(style["palette"]), shed.sum())] * 0.95)
+
+    corner = rng.random(m) < 0.22                                    # a tree over a roof corner
+    tu = u[corner] + rng.choice([-1, 1], corner.sum()) * w[corner] / 2
+    tt = street[corner] + side[corner] * (half + back[corner] + d[corner] * rng.uniform(0.6, 1.1, corner.sum()))
+    tx, ty, _ = _to_scene(style, tu, tt)
+    trees.append((tx, ty, rng.uniform(3, 5.5, len(tx))))
+
+    n_street = rng.poisson(0.12 * style["trees"] * shape[0] * lots)  # trees along the streets
+    row = rng.integers(0, shape[0], n_street)
+    t = np.repeat(ks * spacing, 2)[row] + np.tile([-1.0, 1.0], len(ks))[row] * (half + 2)
+    sx, sy, _ = _to_scene(style, rng.uniform(u0, u1, n_street), t)
+    trees.append((sx, sy, rng.uniform(3, 6, n_street)))
+
+
+CAR_COLOURS = np.array([[225, 225, 222], [40, 40, 44], [130, 130, 134], [150, 40, 38], [50, 70, 130]],
+                       np.float32)
 
 
 def _commercial(rng, style, land, extent, rects):
-    """Large flat roofs with a parking lot between them and the street (commercial tiles)."""
+    """Large flat roofs with rooftop units, and a parking lot full of cars towards the street."""
     if not np.any(land == 1):
         return
-    corners_u, corners_t = street_frame(style, np.array([0, extent[0], 0, extent[0]]),
-                                        np.array([0, 0, extent[1], extent[1]]))
+    ks, u0, u1 = _street_rows(style, extent)
     spacing, half = style["spacing"], style["road_half"]
-    band = spacing - 2 * half - 6                                      # room between two streets
-    for k in np.arange(np.floor(corners_t.min() / spacing) - 1, np.ceil(corners_t.max() / spacing) + 1):
-        u = corners_u.min() - 20
-        while u < corners_u.max() + 20:
-            length, depth = rng.uniform(45, 130), band * rng.uniform(0.45, 0.62)
-            uc, t_back = u + length / 2, (k + 1) * spacing - half - 3
-            x, y, heading = _to_scene(style, uc, t_back - depth / 2)
-            u += length + rng.uniform(14, 40)
-            if not _inside_use(x, y, length / 2, land, 1) or \
-                    _near_cross_street(style, uc, half + length / 2 + 2):
-                continue
-            light = rng.random() < 0.7
-            colour = np.full(3, rng.uniform(165, 215) if light else rng.uniform(100, 128), np.float32)
-            rects.add(x, y, length / 2, depth / 2, heading, BIG, colour * [1, 1, 1.02], -1.0)
-            units = rng.integers(2, 6)
-            cu = uc + rng.uniform(-0.4, 0.4, units) * length
-            ct = t_back - depth * rng.uniform(0.2, 0.8, units)
-            ux, uy, uh = _to_scene(style, cu, ct)
-            rects.add(ux, uy, rng.uniform(1.2, 2.5, units), rng.uniform(1.2, 2.5, units), uh, ROOF_UNIT,
-                      colour * rng.uniform(0.65, 0.85))
-            lot_depth = band - depth - 2
-            if lot_depth > 8:
-                t_lot = k * spacing + half + 2 + lot_depth / 2
-                px, py, ph = _to_scene(style, uc, t_lot)
-                lot_grey = rng.uniform(92, 128)
-                rects.add(px, py, length / 2 + 6, lot_depth / 2, ph, PARKING, np.full(3, lot_grey))
-                _cars(rng, style, uc, length + 12, t_lot, lot_depth, rects)
+    band = spacing - 2 * half - 6                                    # room between two streets
+    shape = (len(ks), int((u1 - u0) / 59) + 2)
+    length, gap = rng.uniform(45, 130, shape), rng.uniform(14, 40, shape)
+    uc = u0 + np.cumsum(length + gap, axis=1) - gap - length / 2
+    depth = band * rng.uniform(0.45, 0.62, shape)
+    street = np.broadcast_to(ks[:, None] * spacing, shape)
+    t_back = street + spacing - half - 3
+    x, y, heading = _to_scene(style, uc, t_back - depth / 2)
+    keep = _inside_use(x, y, length / 2, land, 1) & (uc < u1)
+    keep &= ~_near_cross_street(style, uc, half + length / 2 + 2)
+    x, y, heading, uc, length, depth, street, t_back = (
+        a[keep] for a in (x, y, heading, uc, length, depth, street, t_back))
+    n = len(x)
+    grey = np.where(rng.random(n) < 0.7, rng.uniform(165, 215, n), rng.uniform(100, 128, n))
+    colour = grey[:, None] * np.array([1, 1, 1.02], np.float32)
+    rects.add(x, y, length / 2, depth / 2, heading, BIG, colour, -1.0)
 
+    units = np.arange(5) < rng.integers(2, 6, n)[:, None]            # 2-5 rooftop units each
+    cu = (uc[:, None] + rng.uniform(-0.4, 0.4, (n, 5)) * length[:, None])[units]
+    ct = (t_back[:, None] - depth[:, None] * rng.uniform(0.2, 0.8, (n, 5)))[units]
+    ux, uy, uh = _to_scene(style, cu, ct)
+    shade = np.broadcast_to(colour[:, None, :], (n, 5, 3))[units] * rng.uniform(0.65, 0.85, (len(cu), 1))
+    rects.add(ux, uy, rng.uniform(1.2, 2.5, len(cu)), rng.uniform(1.2, 2.5, len(cu)), uh, ROOF_UNIT, shade)
 
-def _cars(rng, style, uc, length, t_lot, lot_depth, rects):
-    """Parked cars in two rows along the lot's long edges."""
-    stalls = np.arange(-length / 2 + 2, length / 2 - 2, 3.0)
-    for edge in (-1, 1):
-        taken = stalls[rng.random(len(stalls)) < 0.45]
-        x, y, heading = _to_scene(style, uc + taken, t_lot + edge * (lot_depth / 2 - 3))
-        colours = np.array([[225, 225, 222], [40, 40, 44], [130, 130, 134], [150, 40, 38], [50, 70, 130]],
-                           np.float32)[rng.integers(0, 5, len(x))]
-        rects.add(x, y, 1.0, 2.3, heading, CAR, colours)
+    lot_depth = band - depth - 2
+    lot = lot_depth > 8
+    uc, length, lot_depth = uc[lot], length[lot] + 12, lot_depth[lot]
+    t_lot = street[lot] + half + 2 + lot_depth / 2
+    px, py, ph = _to_scene(style, uc, t_lot)
+    rects.add(px, py, length / 2, lot_depth / 2, ph, PARKING, rng.uniform(92, 128, (len(px), 1)) * np.ones(3))
+    stalls = -length[:, None] / 2 + 2 + 3.0 * np.arange(int(142 / 3) + 1)   # along each lot
+    for edge in (-1, 1):                                             # two rows of parked cars
+        taken = (stalls < length[:, None] / 2 - 2) & (rng.random(stalls.shape) < 0.45)
+        row_t = np.broadcast_to((t_lot + edge * (lot_depth / 2 - 3))[:, None], stalls.shape)
+        cx, cy, ch = _to_scene(style, (uc[:, None] + stalls)[taken], row_t[taken])
+        rects.add(cx, cy, 1.0, 2.3, ch, CAR, CAR_COLOURS[rng.integers(0, len(CAR_COLOURS), len(cx))])
 
 
 def plan_scene(rng: np.random.Generator, nx: int, ny: int) -> dict:

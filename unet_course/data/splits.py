@@ -1,6 +1,6 @@
 """Train / validation / test splits: at random (the seed) or by spatial blocks.
 
-Lesson 2, "Class imbalance", splits the tiles before counting pixels.
+Lesson 1, "Aerial tiles and masks", compares the two ways to split tiles.
 The seed split tiles at random, 70/15/15. Neighbouring tiles share roads,
 roof styles and sometimes the same house cut in two, so a random split puts
 near-copies of test tiles in the training set and flatters the test score.

@@ -75,8 +75,8 @@ def _draw_rects(scene: dict, origin, size, image, mask) -> tuple:
     near = ((rects["x"] + reach > origin[0]) & (rects["x"] - reach < origin[0] + TILE_UNITS)
             & (rects["y"] + reach > origin[1]) & (rects["y"] - reach < origin[1] + TILE_UNITS))
     pieces = []
-    for group in (near & (reach <= 16), near & (reach > 16)):   # small boxes for small shapes
-        ids = np.flatnonzero(group)
+    for low, high in ((0, 6), (6, 16), (16, np.inf)):            # small boxes for small shapes
+        ids = np.flatnonzero(near & (reach > low) & (reach <= high))
         idx, rows, cols, u, v = rasterise_rectangles(
             rects["x"][ids], rects["y"][ids], rects["hu"][ids], rects["hv"][ids],
             rects["angle"][ids], origin, size)
@@ -172,7 +172,10 @@ def render_tile(scene: dict, cell: tuple, size: int, rng: np.random.Generator) -
     image *= style["gain"][:, None, None]
     image += style["haze"]
     np.clip(image, 0, 255, out=image)
-    return image.astype(np.uint8).transpose(1, 2, 0), mask
+    rgb = np.empty((size, size, 3), np.uint8)
+    for channel in range(3):                                     # channel by channel: fast copies
+        rgb[..., channel] = image[channel]
+    return rgb, mask
 
 
 def synthetic_tile(seed: int, size: int = 256) -> tuple:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import sys
 import warnings
 from contextlib import contextmanager
@@ -38,8 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ReferenceUsed", "Item", "fail", "show", "as_float", "close", "is_reference",
-           "expect_close", "expect_array"]
+__all__ = ["ReferenceUsed", "Item", "quiet", "fail", "show", "as_float", "close",
+           "is_reference", "expect_close", "expect_array"]
 
 _MISSING = object()
 
@@ -49,6 +50,28 @@ class ReferenceUsed(BaseException):
 
     A ``BaseException``, so a student's ``except Exception`` does not hide it.
     """
+
+
+def quiet(check):
+    """Decorate a check: no Python warnings and no TensorFlow notices while it runs.
+
+    Keras prints retracing notices when a check builds and fits several small
+    models; they would land in the student's feedback.
+    """
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        __tracebackhide__ = True
+        logger = logging.getLogger("tensorflow")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return check(*args, **kwargs)
+        finally:
+            logger.setLevel(level)
+
+    return wrapper
 
 
 def fail(what, expected=_MISSING, got=_MISSING, hint=None, detail=None):
@@ -106,7 +129,8 @@ def as_float(value, what, hint=None):
     """
     __tracebackhide__ = True
     try:
-        array = np.asarray(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float64)
+        array = (None if value is None or isinstance(value, (str, bytes)) else
+                 np.asarray(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float64))
     except (TypeError, ValueError):
         array = None
     if array is None or array.size != 1:
@@ -373,8 +397,9 @@ def expect_array(shown, got, expected, hint, dtype=None):
         fail(f"{shown} returned the wrong shape", f"shape {expected.shape}",
              f"shape {got.shape}", hint="the result has one value per input pixel")
     if dtype is not None and got.dtype != dtype:
-        fail(f"{shown} returned the wrong dtype", np.dtype(dtype).name, got.dtype.name,
-             hint=f"finish with .astype(np.{np.dtype(dtype).name})")
+        name = np.dtype(dtype).name
+        fail(f"{shown} returned the wrong dtype", name, got.dtype.name,
+             hint=f"finish with .astype({'bool' if name == 'bool' else 'np.' + name})")
     if not np.array_equal(got, expected):
         wrong = int(np.count_nonzero(got != expected))
         fail(f"{shown}: {wrong} of {expected.size} values differ", expected, got, hint=hint)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_course.grading.common import Item, as_float, expect_array, expect_close, fail, show
+from unet_course.grading.common import Item, as_float, expect_array, expect_close, quiet, show
 
 __all__ = ["check_binarize_label", "check_building_fraction",
            "check_all_background_accuracy", "check_positive_class_weight",
@@ -57,6 +57,7 @@ def _random_masks(seed, shape, share):
     return (rng.random(shape) < share).astype(np.uint8)
 
 
+@quiet
 def check_binarize_label(binarize_label, hidden=False):
     """Grade ``binarize_label(label, rule="threshold")`` (lesson 1).
 
@@ -123,6 +124,7 @@ def _mask_cases(hidden):
     ]
 
 
+@quiet
 def check_building_fraction(building_fraction, hidden=False):
     """Grade ``building_fraction(masks)``: the mean of the 0/1 masks (lesson 2)."""
     __tracebackhide__ = True
@@ -134,6 +136,7 @@ def check_building_fraction(building_fraction, hidden=False):
                   HINT_FRACTION)
 
 
+@quiet
 def check_all_background_accuracy(all_background_accuracy, hidden=False):
     """Grade ``all_background_accuracy(masks)``: the share of background pixels (lesson 2)."""
     __tracebackhide__ = True
@@ -145,6 +148,7 @@ def check_all_background_accuracy(all_background_accuracy, hidden=False):
                   lambda m: 1.0 - float(np.mean(m)), 1e-6, HINT_BACKGROUND)
 
 
+@quiet
 def check_positive_class_weight(positive_class_weight, hidden=False):
     """Grade ``positive_class_weight(masks)``: background / building pixels (lesson 2).
 

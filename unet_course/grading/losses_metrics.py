@@ -13,11 +13,9 @@ batches where the per-image mean and the batch-wide value differ.
 """
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
-from unet_course.grading.common import Item, as_float, expect_array, expect_close, fail, show
+from unet_course.grading.common import Item, as_float, expect_array, expect_close, fail, quiet, show
 
 __all__ = ["check_bce_loss", "check_dice_loss", "check_bce_dice_loss", "check_dice_metric",
            "check_iou_score", "check_precision_score", "check_recall_score",
@@ -96,14 +94,7 @@ def _in_training_step(item, fn, y, p, gradient):
         return value, grad
 
     shown = f"{item.name}(y_true, y_pred) inside a compiled training step (tf.function)"
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # no retracing or AutoGraph notices in the feedback
-    try:
-        value, grad = item.call(step, _tensor(y), _tensor(p), shown=shown, hint=KERAS_HINT,
-                                target=fn)
-    finally:
-        logger.setLevel(level)
+    value, grad = item.call(step, _tensor(y), _tensor(p), shown=shown, hint=KERAS_HINT, target=fn)
     as_float(value, shown, HINTS[item.name])
     if gradient and (grad is None or not np.all(np.isfinite(grad.numpy()))):
         fail(f"{shown} has no usable gradient with respect to y_pred",
@@ -153,6 +144,7 @@ def _edge_masks():
     return y
 
 
+@quiet
 def check_bce_loss(bce_loss, hidden=False):
     """Grade ``bce_loss(y_true, y_pred)``: mean binary cross-entropy (lesson 3)."""
     __tracebackhide__ = True
@@ -164,6 +156,7 @@ def check_bce_loss(bce_loss, hidden=False):
     _check_loss(BCE, bce_loss, hidden, bce_np, extra)
 
 
+@quiet
 def check_dice_loss(dice_loss, hidden=False):
     """Grade ``dice_loss(y_true, y_pred, smooth=1.0)``: soft Dice over the batch (lesson 3)."""
     __tracebackhide__ = True
@@ -183,6 +176,7 @@ def check_dice_loss(dice_loss, hidden=False):
                          dice_loss_np(y, p, smooth=smooth), 1e-4, HINTS["dice_loss"])
 
 
+@quiet
 def check_bce_dice_loss(bce_dice_loss, hidden=False):
     """Grade ``bce_dice_loss(y_true, y_pred)``: the seed's loss, BCE + Dice (lesson 3).
 
@@ -194,6 +188,7 @@ def check_bce_dice_loss(bce_dice_loss, hidden=False):
     _check_loss(BCE_DICE, bce_dice_loss, hidden, bce_dice_np)
 
 
+@quiet
 def check_dice_metric(dice_metric, hidden=False):
     """Grade ``dice_metric(y_true, y_pred)``: the seed's thresholded Dice of one batch (lesson 8)."""
     __tracebackhide__ = True
@@ -264,24 +259,28 @@ def _check_score(item, fn, hidden, formula):
         expect_close(shown, value, formula(*_counts(y, p, threshold)), 1e-6, HINTS[item.name])
 
 
+@quiet
 def check_iou_score(iou_score, hidden=False):
     """Grade ``iou_score(y_true, y_prob, threshold=0.5)``: tp / (tp + fp + fn) (lesson 8)."""
     __tracebackhide__ = True
     _check_score(IOU, iou_score, hidden, lambda tp, fp, fn: _ratio(tp, tp + fp + fn))
 
 
+@quiet
 def check_precision_score(precision_score, hidden=False):
     """Grade ``precision_score(y_true, y_prob, threshold=0.5)``: tp / (tp + fp) (lesson 8)."""
     __tracebackhide__ = True
     _check_score(PRECISION, precision_score, hidden, lambda tp, fp, fn: _ratio(tp, tp + fp))
 
 
+@quiet
 def check_recall_score(recall_score, hidden=False):
     """Grade ``recall_score(y_true, y_prob, threshold=0.5)``: tp / (tp + fn) (lesson 8)."""
     __tracebackhide__ = True
     _check_score(RECALL, recall_score, hidden, lambda tp, fp, fn: _ratio(tp, tp + fn))
 
 
+@quiet
 def check_error_map_masks(error_map_masks, hidden=False):
     """Grade ``error_map_masks(y_true, y_pred_binary)``: four bool masks, one True per pixel (lesson 8)."""
     __tracebackhide__ = True

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from unet_course.grading.common import Item, as_float, expect_close, fail, show
+from unet_course.grading.common import Item, as_float, expect_close, fail, quiet, show
 
 __all__ = ["check_compile_unet", "check_train_model", "check_error_map", "MIN_IMPROVEMENT"]
 
@@ -70,6 +70,11 @@ def _batch():
     return x, y
 
 
+def _name(value):
+    """A function by its name, anything else by its repr."""
+    return getattr(value, "__name__", None) or repr(value)
+
+
 def _check_schedule(shown, optimizer, initial):
     __tracebackhide__ = True
     import keras
@@ -90,6 +95,7 @@ def _check_schedule(shown, optimizer, initial):
         fail(f"{shown}: the learning-rate schedule", want, got, hint=HINTS["compile_unet"])
 
 
+@quiet
 def check_compile_unet(compile_unet, hidden=False):
     """Grade ``compile_unet(model, loss="bce_dice", learning_rate=None)`` (lesson 7).
 
@@ -104,14 +110,13 @@ def check_compile_unet(compile_unet, hidden=False):
     COMPILE.start(compile_unet)
     cases = [((), {}, "bce_dice", 1e-3)]
     if hidden:
-        cases = [(("dice",), {"learning_rate": 3e-4}, "dice", 3e-4),
-                 ((), {"loss": "bce"}, "bce", 1e-3),
-                 ((losses.dice_loss,), {}, "dice", 1e-3)]
+        cases = [(("bce", 3e-4), {}, "bce", 3e-4),
+                 ((), {"loss": losses.dice_loss}, "dice", 1e-3)]
     x, y = _batch()
     for args, kwargs, loss_name, initial in cases:
         model = _small_unet()
-        call = ", ".join(["model"] + [repr(a) if isinstance(a, str) else "dice_loss" for a in args]
-                         + [f"{k}={v!r}" for k, v in kwargs.items()])
+        call = ", ".join(["model"] + [_name(a) for a in args]
+                         + [f"{k}={_name(v)}" for k, v in kwargs.items()])
         shown = f"compile_unet({call}) on a small U-Net"
         got = COMPILE.call(compile_unet, model, *args, shown=shown, **kwargs)
         if got is not model:
@@ -139,6 +144,7 @@ def _smoke_data():
     return load_data("synthetic", unet_course.profile("smoke"))
 
 
+@quiet
 def check_train_model(train_model, hidden=False):
     """Grade ``train_model(model, train, validation, epochs, batch_size=8)`` (lesson 7).
 
@@ -195,6 +201,7 @@ def check_train_model(train_model, hidden=False):
                   "tiles with their masks, and keep the optimizer compile_unet set")
 
 
+@quiet
 def check_error_map(error_map, hidden=False):
     """Grade ``error_map(image, y_true, y_pred, alpha=0.7)`` against ``viz.error_map`` (lesson 8)."""
     __tracebackhide__ = True

@@ -18,7 +18,7 @@ from __future__ import annotations
 import keras
 
 from unet_course.grading.architecture import compare_models
-from unet_course.grading.common import Item, fail
+from unet_course.grading.common import Item, fail, quiet
 
 __all__ = ["check_encoder_block", "check_bottleneck", "check_decoder_block", "check_build_unet"]
 
@@ -114,6 +114,7 @@ def _check_block(item, fn, cases, n_outputs, what):
         _compare(keras.Model(ref_inputs, ref_outputs), got, shown, item.name)
 
 
+@quiet
 def check_encoder_block(encoder_block, hidden=False):
     """Grade ``encoder_block(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal")``.
 
@@ -133,6 +134,7 @@ def check_encoder_block(encoder_block, hidden=False):
     _check_block(ENCODER, encoder_block, cases, 2, "(skip, pooled)")
 
 
+@quiet
 def check_bottleneck(bottleneck, hidden=False):
     """Grade ``bottleneck(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal")``.
 
@@ -152,6 +154,7 @@ def check_bottleneck(bottleneck, hidden=False):
     _check_block(BOTTLENECK, bottleneck, cases, 1, "one tensor")
 
 
+@quiet
 def check_decoder_block(decoder_block, hidden=False):
     """Grade ``decoder_block(filters, connections, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal")``.
 
@@ -172,6 +175,7 @@ def check_decoder_block(decoder_block, hidden=False):
     _check_block(DECODER, decoder_block, cases, 1, "one tensor")
 
 
+@quiet
 def check_build_unet(build_unet, hidden=False):
     """Grade ``build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1, kernel_initializer="lecun_normal")``.
 
