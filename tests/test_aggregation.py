@@ -85,6 +85,9 @@ def test_bad_shapes_and_plot(pair):
     with pytest.raises(ValueError, match="same shape"):
         per_batch_dice(masks, probs[:3])
     fig = plot_batch_dice(masks, probs, batch_size=4)
-    ax = fig.axes[0]
-    assert len(ax.collections[0].get_offsets()) == 3
-    assert ax.lines[1].get_ydata()[0] == pytest.approx(plain_dice(masks, probs))
+    tiles_ax, batches_ax = fig.axes
+    assert len(tiles_ax.collections[0].get_offsets()) == 11
+    assert len(batches_ax.collections[0].get_offsets()) == 3
+    np.testing.assert_allclose(batches_ax.collections[0].get_offsets()[:, 1], per_batch_dice(masks, probs, 4))
+    for ax in fig.axes:
+        assert ax.lines[1].get_ydata()[0] == pytest.approx(plain_dice(masks, probs))

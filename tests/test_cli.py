@@ -120,7 +120,7 @@ def history_epochs(path):
 
 
 def test_killed_training_resumes_from_the_next_epoch(tmp_path):
-    epochs = 6
+    epochs = 4
     args = ["train", "--data", "synthetic", "--profile", "smoke", "--epochs", epochs,
             "--patience", epochs, "--out", tmp_path]
     process = subprocess.Popen([*COMMAND, *map(str, args), "--quiet"], env=ENV,

@@ -40,6 +40,8 @@ def test_dataset_shapes_types_and_order_without_shuffle():
     assert masks.dtype == tf.float32 and masks.shape == (4, 16, 16, 1)
     assert np.allclose(images.numpy(), tiles.images[:4] / 255.0)
     assert np.array_equal(masks.numpy()[..., 0], tiles.masks[:4])
+    uncached = list(make_dataset(tiles, batch_size=4, shuffle=False, cache=False))
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(batches, uncached))
 
 
 def test_shuffle_is_reproducible_and_changes_every_epoch():

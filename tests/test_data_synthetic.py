@@ -30,6 +30,11 @@ def test_tiles_names_origins_and_independence_of_n():
     assert not np.array_equal(synthetic_tiles(4, 32, seed=4).images, big.images[:4])
 
 
+def test_progress_bar(capsys):
+    synthetic_tiles(3, 16, progress=True)
+    assert "synthetic tiles" in capsys.readouterr().err
+
+
 def test_class_balance_like_the_real_data():
     tiles = synthetic_tiles(320, 64, seed=0)
     per_tile = tiles.masks.reshape(len(tiles), -1).mean(axis=1)
@@ -94,7 +99,8 @@ def test_rasterisers_against_plain_point_tests():
     size = 32
     xs = pixel_centres(0.0, size)
     px, py = np.meshgrid(xs, xs)
-    cx, cy, hu, hv, angle = (np.array(v, np.float32) for v in ([100, 200], [60, 180], [30, 12], [10, 40], [0.5, 2.0]))
+    cx, cy, hu, hv, angle = (np.array(v, np.float32)
+                             for v in ([100, 200], [60, 180], [30, 12], [10, 40], [0.5, 2.0]))
     idx, rows, cols, _, _ = rasterise_rectangles(cx, cy, hu, hv, angle, (0.0, 0.0), size)
     for k in range(2):
         u = (px - cx[k]) * np.cos(angle[k]) + (py - cy[k]) * np.sin(angle[k])

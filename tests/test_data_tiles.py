@@ -66,7 +66,8 @@ def test_read_tile_pair_returns_float32_bands_last(tile_layout):
 def test_real_sample_tiles(real_sample):
     images = sorted((real_sample / "training" / "images").glob("image_*.tif"))
     assert len(images) == 8
-    image, label = read_tile_pair(images[0], real_sample / "training/labels" / images[0].name.replace("image_", "label_"))
+    label_path = real_sample / "training/labels" / images[0].name.replace("image_", "label_")
+    image, label = read_tile_pair(images[0], label_path)
     assert image.shape == (256, 256, 3) and label.shape == (256, 256)
     assert np.array_equal(image, np.round(image)) and image.min() >= 0 and image.max() <= 255
     assert 0 <= label.min() and label.max() <= 1

@@ -139,3 +139,15 @@ def test_a_wrong_answer_fails_with_a_message_to_act_on(assignment, name):
     message = failure(name, wrong, hidden)
     assert expected in message
     assert "Hint:" in message
+
+
+def test_the_hidden_training_check_catches_a_hard_coded_batch_size():
+    """On a fresh model (no visible check before it), in batches of 16, the steps give it away."""
+    from unet_course.grading import train_evaluate
+    train_evaluate._TRAINED.clear()
+    wrong = solution_namespace("a4_train_evaluate", replace=(
+        "train_model", "make_dataset(train, batch_size=batch_size, shuffle=True)",
+        "make_dataset(train, shuffle=True)"))["train_model"]
+    message = failure("train_model", wrong, hidden=True)
+    assert "optimizer steps (epochs x batches of 16 training tiles)" in message
+    assert "expected: 5\n  got:      9" in message

@@ -57,8 +57,6 @@ WRONG = {
          "    return ops.mean(1.0 - (2.0 * overlap + smooth) / (total + smooth))"),
         ("numpy-metric", "dice_metric", "    actual = ops.cast(y_true, \"float32\") > 0.5",
          "    y_true = np.asarray(y_true)\n    actual = ops.cast(y_true, \"float32\") > 0.5"),
-        ("no-empty-recall", "recall_score", "return 1.0 if buildings == 0 else tp / buildings",
-         "return tp / max(buildings, 1)"),
         ("shortcut-iou", "iou_score", "    actual = np.asarray(y_true).astype(bool)\n"
          "    predicted = np.asarray(y_prob) > threshold\n    tp = np.count_nonzero(actual & predicted)\n"
          "    union",
@@ -68,8 +66,6 @@ WRONG = {
     "a3_unet_blocks": [
         ("no-dropout", "encoder_block", "    skip = layers.SpatialDropout2D(dropout_rate)(x)",
          "    skip = x"),
-        ("fixed-rate", "bottleneck", "    return layers.SpatialDropout2D(dropout_rate)(x)",
-         "    return layers.SpatialDropout2D(0.1)(x)"),
         ("swapped-concat", "decoder_block", "Concatenate()([up, connections])",
          "Concatenate()([connections, up])"),
         ("shallow-unet", "build_unet", "filters * 16", "filters * 8"),
@@ -235,10 +231,3 @@ def test_feedback_is_generated(graded, assignment):
             assert "is not written yet" in text
         if student.startswith("shortcut"):
             assert "earns nothing for this item" in text
-
-
-@pytest.mark.slow
-def test_autograding_time(graded):
-    """One submission of each assignment autogrades in well under a minute on 2 cores."""
-    for name, result in graded.items():
-        assert result["seconds_per_submission"] < 60, (name, result["seconds_per_submission"])

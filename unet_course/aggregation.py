@@ -118,30 +118,32 @@ def dice_summary(masks, probs, batch_size=8, threshold=0.5):
 
 
 def plot_batch_dice(masks, probs, batch_size=8, threshold=0.5):
-    """Each batch's Dice against its number of building pixels (lesson 8).
+    """Each tile's and each batch's Dice against its building pixels (lesson 8).
 
-    Dots are batches; the two lines are the mean of the batches' Dice and the
-    dataset's Dice. Batches with few building pixels scatter most.
+    Left: one dot per tile; right: one dot per batch of ``batch_size`` tiles.
+    Each panel has a dashed line for the mean of its dots and a solid line for
+    the dataset's Dice. Tiles and batches with few building pixels scatter most.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     masks, probs = _check_pair(masks, probs)
-    parts = batch_slices(len(masks), batch_size)
-    values = per_batch_dice(masks, probs, batch_size, threshold)
-    buildings = np.array([int(np.count_nonzero(masks[part])) for part in parts])
-    fig = Figure(figsize=(7.5, 3.8), layout="constrained")
-    ax = fig.subplots()
-    ax.scatter(buildings, values, color="C0", zorder=3, label=f"one batch of {batch_size} tiles")
-    ax.axhline(values.mean(), color="C1", ls="--", label=f"mean of batches: {values.mean():.3f}")
     total = dice_score(masks, probs, threshold)
-    ax.axhline(total, color="C2", label=f"dataset Dice: {total:.3f}")
-    ax.set_xlabel("building pixels in the batch")
-    ax.set_ylabel("Dice of the batch")
-    ax.set_ylim(-0.05, 1.05)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("One test set, two Dice scores")
+    fig = Figure(figsize=(11, 3.8), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, size, name in ((axes[0], 1, "tile"), (axes[1], batch_size, f"batch of {batch_size} tiles")):
+        parts = batch_slices(len(masks), size)
+        values = per_batch_dice(masks, probs, size, threshold)
+        buildings = np.array([int(np.count_nonzero(masks[part])) for part in parts])
+        ax.scatter(buildings, values, color="C0", s=14 if size == 1 else 30, zorder=3,
+                   label=f"one {name}")
+        ax.axhline(values.mean(), color="C1", ls="--", label=f"mean of the dots: {values.mean():.3f}")
+        ax.axhline(total, color="C2", label=f"dataset Dice: {total:.3f}")
+        ax.set_xlabel(f"building pixels in the {name.split(' of')[0]}")
+        ax.set_title(f"Dice of each {name}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    axes[0].set_ylabel("Dice")
+    axes[0].set_ylim(-0.05, 1.05)
     return fig
-

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "DIHEDRAL",
@@ -237,6 +238,7 @@ def plot_validation_curves(histories, keys=("val_loss", "val_dice")):
             line, = ax.plot(epochs, values, marker="o", markersize=4, label=label)
             best = int(np.nanargmin(values) if "loss" in key else np.nanargmax(values))
             ax.plot(epochs[best], values[best], marker="*", markersize=12, color=line.get_color())
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_title(key.replace("val_", "validation "))
         ax.grid(alpha=0.3)

@@ -127,7 +127,10 @@ def _report(args, prof, source, model, test, start, threshold=0.5):
 
     probs = evaluate.predict_probabilities(model, test, batch_size=prof.batch_size)
     metrics = evaluate.score_predictions(test.masks, probs, threshold)
+    # The worst tiles that have buildings; tiles without any score Dice 0 for one false pixel.
     worst = evaluate.worst_tiles(test.masks, probs, k=4, threshold=threshold, with_buildings=True)
+    if not len(worst):
+        worst = evaluate.worst_tiles(test.masks, probs, k=4, threshold=threshold)
     dice = evaluate.tile_dice(test.masks, probs, threshold)
     figures = _save_figures(args.out, test, probs, worst)
     metrics.update(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "KINDS",
@@ -314,6 +315,8 @@ def plot_dropout_runs(histories, key=GAP_KEY):
         left.plot(epochs, history[key], color=colour, marker="o", label=f"{label}: training (dropout off)")
         left.plot(epochs, history["val_loss"], color=colour, ls="--", marker="s", label=f"{label}: validation")
         right.plot(epochs, gap, color=colour, marker="o", label=label)
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("epoch")
     left.set_ylabel("loss")
     left.set_title("Losses")

@@ -148,7 +148,8 @@ def _houses(rng, style, land, extent, rects, trees):
     rural = _inside_use(x, y, reach, land, 2) & (rng.random(shape) < 0.016)
     keep = (_inside_use(x, y, reach, land, 0) | rural) & (u < u1) & (rng.random(shape) < 0.93)
     keep &= ~_near_cross_street(style, u, half + w / 2 + 3)
-    x, y, heading, u, w, d, back, street, side = (a[keep] for a in (x, y, heading, u, w, d, back, street, side))
+    x, y, heading, u, w, d, back, street, side = (
+        a[keep] for a in (x, y, heading, u, w, d, back, street, side))
     m = len(x)
     colour = style["palette"][rng.integers(0, len(style["palette"]), m)] * rng.uniform(0.88, 1.12, (m, 1))
     rects.add(x, y, w / 2, d / 2, heading, HOUSE, colour, rng.uniform(0.1, 0.22, m))
@@ -169,7 +170,8 @@ def _houses(rng, style, land, extent, rects, trees):
 
     corner = rng.random(m) < 0.22                                    # a tree over a roof corner
     tu = u[corner] + rng.choice([-1, 1], corner.sum()) * w[corner] / 2
-    tt = street[corner] + side[corner] * (half + back[corner] + d[corner] * rng.uniform(0.6, 1.1, corner.sum()))
+    depth_in = d[corner] * rng.uniform(0.6, 1.1, corner.sum())
+    tt = street[corner] + side[corner] * (half + back[corner] + depth_in)
     tx, ty, _ = _to_scene(style, tu, tt)
     trees.append((tx, ty, rng.uniform(3, 5.5, len(tx))))
 

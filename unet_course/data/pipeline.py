@@ -115,7 +115,8 @@ def make_dataset(tiles: TileSet, batch_size: int = 8, shuffle: bool = True, augm
     if shuffle:
         ds = ds.shuffle(len(tiles), seed=seed, reshuffle_each_iteration=True)
     if augment:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2, drop_remainder=True)
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        seeds = seeds.batch(2, drop_remainder=True)             # two integers per tile
         ds = tf.data.Dataset.zip((ds, seeds))
         ds = ds.map(lambda pair, s: augment_pair(pair[0], pair[1], s),
                     num_parallel_calls=tf.data.AUTOTUNE)

@@ -40,7 +40,8 @@ def _resize(stack: np.ndarray, size: int) -> np.ndarray:
     import tensorflow as tf
 
     method = "area" if size < stack.shape[1] else "bilinear"
-    parts = [tf.image.resize(stack[i:i + RESIZE_CHUNK].astype(np.float32), (size, size), method=method).numpy()
+    parts = [tf.image.resize(stack[i:i + RESIZE_CHUNK].astype(np.float32), (size, size),
+                             method=method).numpy()
              for i in range(0, len(stack), RESIZE_CHUNK)]
     return np.concatenate(parts) if parts else np.zeros((0, size, size, stack.shape[3]), np.float32)
 

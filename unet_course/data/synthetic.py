@@ -215,8 +215,9 @@ def synthetic_tiles(n: int, size: int = 256, seed: int = 0, progress: bool = Fal
     size : int
         Tile side in pixels.
     seed : int
-        The whole set is a function of ``(n, size, seed)``; tile ``i`` does not
-        depend on ``n``.
+        The whole set is a function of ``(n, size, seed)``; the image and mask
+        of tile ``i`` do not depend on ``n`` (its origin does: scenes sit on a
+        grid of ``ceil(sqrt(scenes))`` columns).
     progress : bool
         Show a tqdm progress bar.
 
