@@ -9,7 +9,8 @@ import pytest
 import unet_course.losses as losses
 from unet_course import grading
 from unet_course.grading import common
-from unet_course.grading.common import Item, ReferenceUsed, as_float, close, fail, is_reference, show
+from unet_course.grading.common import Item, ReferenceUsed, is_reference
+from unet_course.grading.messages import as_float, close, expect_array, fail, show
 from _grading_notebooks import define
 
 DICE = Item("dice_loss", ("unet_course.losses.dice_loss", "unet_course.losses.dice_loss_np"),
@@ -52,6 +53,17 @@ def test_as_float_accepts_numbers_and_scalar_tensors_and_rejects_arrays():
         as_float(np.ones(3), "f(x)")
     with pytest.raises(AssertionError, match="should return one number"):
         as_float(None, "f(x)")
+
+
+def test_expect_array_checks_type_shape_dtype_and_values():
+    good = np.array([1, 0], np.uint8)
+    expect_array("f(x)", good.copy(), good, "h", dtype=np.uint8)
+    for got, message in [([1, 0], "should return a numpy array"),
+                         (np.array([1, 0, 0], np.uint8), "returned the wrong shape"),
+                         (np.array([1, 0]), "returned the wrong dtype"),
+                         (np.array([0, 0], np.uint8), "1 of 2 values differ")]:
+        with pytest.raises(AssertionError, match=message):
+            expect_array("f(x)", got, good, "h", dtype=np.uint8)
 
 
 def test_close_is_absolute_below_one_and_relative_above():

@@ -32,7 +32,9 @@ def test_the_config_names_solutions_as_source_and_assignments_as_release():
 
 
 def test_main_generates_the_release_and_check_finds_it_current(course, capsys):
+    (course / "assignments" / "a0_removed").mkdir(parents=True)
     assert release.main(["--root", str(course)]) == 0
+    assert sorted(p.name for p in (course / "assignments").iterdir()) == [NAME]
     notebook = course / "assignments" / NAME / f"{NAME}.ipynb"
     assert "raise NotImplementedError()" in notebook.read_text()
     assert "BEGIN HIDDEN TESTS" not in notebook.read_text()

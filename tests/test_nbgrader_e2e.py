@@ -87,7 +87,8 @@ CASES = [name for name in sorted(grading.ITEMS, reverse=True) if (ROOT / "soluti
 def _env():
     env = dict(os.environ)
     env["PATH"] = f"{SCRIPTS}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("UNET_COURSE_PROFILE", None)
+    for name in ("UNET_COURSE_PROFILE", "UNET_COURSE_DATA"):  # nbgrader's runs use synthetic smoke data
+        env.pop(name, None)
     return env
 
 

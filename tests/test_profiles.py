@@ -68,6 +68,17 @@ def test_check_version():
         unet_course.check_version("9.9")
 
 
-def test_tensorflow_logs_silenced_by_default():
+def test_tensorflow_start_up_is_quiet():
+    """Students see their own output: no oneDNN/absl lines when the package loads TensorFlow."""
     import os
-    assert os.environ.get("TF_CPP_MIN_LOG_LEVEL") is not None
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    done = subprocess.run(
+        [sys.executable, "-c", "import unet_course, tensorflow as tf; print(tf.constant(2) * 3)"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tf.Tensor(6" in done.stdout
+    assert "oneDNN" not in done.stderr and "absl" not in done.stderr, done.stderr

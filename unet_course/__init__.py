@@ -23,6 +23,35 @@ import os
 # submodule imports tensorflow; a value the user chose is left alone).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with the C++ start-up lines (oneDNN, absl) kept off stderr.
+
+    TensorFlow prints them from C++ straight to file descriptor 2, before its
+    log level applies, and Jupyter forwards that descriptor into the notebook.
+    A failed import still raises its Python exception once stderr is back.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real stderr (some embedded interpreters)
+        import tensorflow  # noqa: F401
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
+
 from unet_course.profiles import Profile, profile  # noqa: E402
 
 __version__ = "0.1.0"

@@ -143,7 +143,7 @@ def plot_batch_dice(masks, probs, batch_size=8, threshold=0.5):
         ax.set_xlabel(f"building pixels in the {name.split(' of')[0]}")
         ax.set_title(f"Dice of each {name}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")
     axes[0].set_ylabel("Dice")
     axes[0].set_ylim(-0.05, 1.05)
     return fig

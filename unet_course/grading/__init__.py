@@ -4,9 +4,11 @@ Each graded function of an assignment notebook has a test cell of one line,
 ``grading.check_<name>(<name>)``, and a hidden block that calls the same
 check with ``hidden=True`` (other shapes, filters, rates and values). Checks
 raise ``AssertionError`` with what was called, expected versus got, and a
-hint. The machinery they share is in :mod:`unet_course.grading.common` (calls,
-messages, the reference shortcut) and :mod:`unet_course.grading.architecture`
-(the aligned layer table).
+hint. The machinery they share: :mod:`unet_course.grading.common` (calling
+student code, the reference shortcut, stand-ins),
+:mod:`unet_course.grading.messages` (expected versus got, hints) and
+:mod:`unet_course.grading.architecture` (the aligned layer table).
+:mod:`unet_course.grading.release` regenerates ``assignments/``.
 
 ========================  ===========================================  =======
 assignment                module                                       points

@@ -1,13 +1,10 @@
-"""What every check shares: calling student code, messages, the reference shortcut.
+"""What every check shares: calling student code, the reference shortcut, stand-ins.
 
-A check calls a student's function the way a test cell would, compares the
-result with the package's reference, and raises ``AssertionError`` with a
-message a student can act on::
-
-    dice_loss(y_true, y_pred) on 2 masks of 4x4, half of the buildings found
-      expected: 0.4286 (within 0.0001)
-      got:      0.5714
-    Hint: Dice loss is 1 - (2 sum(y*p) + smooth) / (sum(y) + sum(p) + smooth) ...
+A check calls a student's function through :meth:`Item.call`, the way a test
+cell would, compares the result with the package's reference, and fails with
+a message from :mod:`unet_course.grading.messages`. A student's own error
+becomes such a message too, naming the call; ``NotImplementedError()`` from
+an unwritten stub says the function is not written yet.
 
 **The reference shortcut.** A function that only returns or calls the
 package's reference (``from unet_course.losses import dice_loss``, or
@@ -24,8 +21,8 @@ it is checked, the references take their place in the notebook's globals, so
 a wrong block costs only its own points. Everything is restored afterwards.
 
 Frames of this package carry ``__tracebackhide__``, so IPython (and hence
-nbgrader's feedback) shows the test cell's line and the message, not the
-grading code.
+nbgrader's feedback) skips the grading code between the test cell's line and
+the frame that raised the message.
 """
 from __future__ import annotations
 
@@ -37,12 +34,9 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import numpy as np
+from unet_course.grading.messages import fail, show
 
-__all__ = ["ReferenceUsed", "Item", "quiet", "fail", "show", "as_float", "close",
-           "is_reference", "expect_close", "expect_array"]
-
-_MISSING = object()
+__all__ = ["ReferenceUsed", "Item", "quiet", "is_reference"]
 
 
 class ReferenceUsed(BaseException):
@@ -72,82 +66,6 @@ def quiet(check):
             logger.setLevel(level)
 
     return wrapper
-
-
-def fail(what, expected=_MISSING, got=_MISSING, hint=None, detail=None):
-    """Raise ``AssertionError``: what was called, expected versus got, a hint.
-
-    Parameters
-    ----------
-    what : str
-        The call and the situation, e.g. ``"dice_loss(y_true, y_pred) on an empty mask"``.
-    expected, got : object, optional
-        Shown aligned one under the other (strings as they are, the rest by :func:`show`).
-    hint : str, optional
-        What to look at next.
-    detail : str, optional
-        More lines (a table) between the values and the hint.
-    """
-    __tracebackhide__ = True
-    lines = [what]
-    if expected is not _MISSING:
-        lines.append(f"  expected: {_text(expected)}")
-    if got is not _MISSING:
-        lines.append(f"  got:      {_text(got)}")
-    if detail:
-        lines.append(detail)
-    if hint:
-        lines.append(f"Hint: {hint}")
-    raise AssertionError("\n".join(lines))
-
-
-def _text(value):
-    return value if isinstance(value, str) else show(value)
-
-
-def show(value):
-    """A short, readable description of a value for a message."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.6g}"
-    if isinstance(value, np.ndarray):
-        if value.size <= 16:
-            flat = np.array2string(value, precision=4, separator=", ", suppress_small=True)
-            return f"{flat.replace(chr(10), '')} ({value.dtype})"
-        return f"array of shape {value.shape}, dtype {value.dtype}"
-    if type(value).__module__.startswith(("tensorflow", "keras")) and hasattr(value, "shape"):
-        return f"{type(value).__name__} of shape {tuple(value.shape)}, dtype {value.dtype}"
-    text = repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def as_float(value, what, hint=None):
-    """``value`` (a Python/numpy number, a 0-d array or a scalar tensor) as a float.
-
-    Raises ``AssertionError`` saying what came back when it is not one number.
-    """
-    __tracebackhide__ = True
-    try:
-        array = (None if value is None or isinstance(value, (str, bytes)) else
-                 np.asarray(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float64))
-    except (TypeError, ValueError):
-        array = None
-    if array is None or array.size != 1:
-        fail(f"{what} should return one number", "a float (or a scalar tensor)", value,
-             hint=hint or "reduce over every pixel (a sum or a mean) before returning")
-    return float(array.reshape(()))
-
-
-def close(got, expected, tol):
-    """``True`` when ``|got - expected| <= tol * max(1, |expected|)``.
-
-    The tolerance is absolute for numbers up to 1 and relative above, so a
-    float32 computation of a large weight passes. Infinities must match.
-    """
-    if not np.isfinite(got) or not np.isfinite(expected):
-        return bool(got == expected)
-    return abs(got - expected) <= tol * max(1.0, abs(expected))
 
 
 def _resolve(path):
@@ -379,27 +297,3 @@ class Item:
                 raise message from error
         return result
 
-
-def expect_close(shown, got, expected, tol, hint):
-    """Fail unless the number ``got`` is within ``tol`` of ``expected``."""
-    __tracebackhide__ = True
-    if not close(got, expected, tol):
-        fail(shown, f"{expected:.6g} (within {tol:g})", f"{got:.6g}", hint=hint)
-
-
-def expect_array(shown, got, expected, hint, dtype=None):
-    """Fail unless ``got`` is an array equal to ``expected`` (shape, values, and ``dtype`` if given)."""
-    __tracebackhide__ = True
-    if not isinstance(got, np.ndarray):
-        fail(f"{shown} should return a numpy array", show(expected), got,
-             hint="build the result with numpy operations on the input array")
-    if got.shape != expected.shape:
-        fail(f"{shown} returned the wrong shape", f"shape {expected.shape}",
-             f"shape {got.shape}", hint="the result has one value per input pixel")
-    if dtype is not None and got.dtype != dtype:
-        name = np.dtype(dtype).name
-        fail(f"{shown} returned the wrong dtype", name, got.dtype.name,
-             hint=f"finish with .astype({'bool' if name == 'bool' else 'np.' + name})")
-    if not np.array_equal(got, expected):
-        wrong = int(np.count_nonzero(got != expected))
-        fail(f"{shown}: {wrong} of {expected.size} values differ", expected, got, hint=hint)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_course.grading.common import Item, as_float, expect_array, expect_close, quiet, show
+from unet_course.grading.common import Item, quiet
+from unet_course.grading.messages import as_float, expect_array, expect_close, show
 
 __all__ = ["check_binarize_label", "check_building_fraction",
            "check_all_background_accuracy", "check_positive_class_weight",

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_course.grading.common import Item, as_float, expect_array, expect_close, fail, quiet, show
+from unet_course.grading.common import Item, quiet
+from unet_course.grading.messages import as_float, expect_array, expect_close, fail, show
 
 __all__ = ["check_bce_loss", "check_dice_loss", "check_bce_dice_loss", "check_dice_metric",
            "check_iou_score", "check_precision_score", "check_recall_score",

@@ -24,7 +24,8 @@ import math
 
 import numpy as np
 
-from unet_course.grading.common import Item, as_float, expect_close, fail, quiet, show
+from unet_course.grading.common import Item, quiet
+from unet_course.grading.messages import as_float, expect_close, fail, show
 
 __all__ = ["check_compile_unet", "check_train_model", "check_error_map", "MIN_IMPROVEMENT"]
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import keras
 
 from unet_course.grading.architecture import compare_models
-from unet_course.grading.common import Item, fail, quiet
+from unet_course.grading.common import Item, quiet
+from unet_course.grading.messages import fail
 
 __all__ = ["check_encoder_block", "check_bottleneck", "check_decoder_block", "check_build_unet"]
 
