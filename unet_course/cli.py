@@ -5,6 +5,7 @@
     unet-course demo [--out DIR] [--profile smoke|laptop|full]
     unet-course train --data synthetic|tiles:PATH|massachusetts:PATH --profile P --out DIR [--resume]
     unet-course evaluate --data ... --profile P --out DIR
+    unet-course download [--dest DIR] [--manifest FILE] [--base-url URL]
 
 ``demo`` trains on synthetic tiles and evaluates on their test split, writing
 ``DIR/metrics.json``, ``DIR/curves.png``, ``DIR/error_maps.png`` and
@@ -12,6 +13,8 @@
 ``history.csv`` and ``run.json``; run again, it resumes or reuses that run.
 ``train`` never overwrites a run: ``--resume`` continues one that was
 interrupted. ``evaluate`` scores ``DIR/best.keras`` on the test split.
+``download`` fetches the official Massachusetts Buildings files (resuming,
+checking sizes and checksums) into the layout ``massachusetts:DIR`` reads.
 
 Wrong arguments print the usage and exit with status 2; bad data, a missing
 model or an existing run print one line ``error: ...`` and exit with status 1.
@@ -84,6 +87,14 @@ def build_parser():
     _common(evaluate)
     evaluate.add_argument("--threshold", type=float, default=0.5,
                           help="probability above which a pixel is building (default 0.5)")
+    download = commands.add_parser(
+        "download", help="fetch the official Massachusetts Buildings data set (about 1.5 GB)")
+    download.add_argument("--dest", type=Path, default=Path("data/cache/massachusetts"),
+                          metavar="DIR", help="where to put it (default: data/cache/massachusetts)")
+    download.add_argument("--manifest", type=Path, default=None, metavar="FILE",
+                          help="the file list (default: data/massachusetts_manifest.json)")
+    download.add_argument("--base-url", default=None, metavar="URL",
+                          help="a mirror instead of the manifest's official address")
     return parser
 
 
@@ -93,7 +104,7 @@ def _profile(args):
 
     from unet_course.profiles import profile
 
-    prof = profile(args.profile)
+    prof = profile(getattr(args, "profile", None))
     changes = {key: getattr(args, key, None) for key in ("epochs", "patience")}
     return replace(prof, **{key: value for key, value in changes.items() if value})
 
@@ -190,7 +201,18 @@ def run_evaluate(args):
     return 0
 
 
-COMMANDS = {"demo": run_demo, "train": run_train, "evaluate": run_evaluate}
+def run_download(args):
+    """``unet-course download``: the official files, then the command that trains on them."""
+    from unet_course.data import download_massachusetts
+
+    dest = download_massachusetts(args.dest, manifest=args.manifest, base_url=args.base_url)
+    print(f"Downloaded into {dest}; train on it with:\n"
+          f"  unet-course train --data massachusetts:{dest} --profile full --out runs/massachusetts")
+    return 0
+
+
+COMMANDS = {"demo": run_demo, "train": run_train, "evaluate": run_evaluate,
+            "download": run_download}
 
 
 def main(argv=None):
@@ -214,6 +236,8 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        again = "demo" if args.command == "demo" else f"{args.command} --resume"
-        print(f"\ninterrupted; run `unet-course {again} --out {args.out}` to continue", file=sys.stderr)
+        again = {"demo": f"demo --out {getattr(args, 'out', '')}",
+                 "download": f"download --dest {getattr(args, 'dest', '')}"}.get(
+            args.command, f"{args.command} --resume --out {getattr(args, 'out', '')}")
+        print(f"\ninterrupted; run `unet-course {again}` to continue", file=sys.stderr)
         return 130
