@@ -10,9 +10,9 @@ Lesson 6 "The U-Net's three kinds of block" takes a model built by
 - :func:`block_parameter_formula` and :func:`unet_parameter_formula` count the
   same parameters by hand (weights + biases of every convolution), so the
   lesson can check Keras against arithmetic a student can redo on paper;
-- :func:`format_block_table`, :func:`plot_unet` and
-  :func:`plot_block_parameters` show the result as a table, as the U with its
-  shapes, and as a bar chart of where the parameters live;
+- :func:`format_block_table` shows the result as a table, and
+  :mod:`unet_course.unet_figure` draws it (the U with its shapes, and a bar
+  chart of where the parameters live);
 - :func:`coarse_view` shows what the bottleneck's resolution alone would keep
   of a tile, the reason the decoder needs the skip connections.
 
@@ -31,17 +31,14 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
 
 __all__ = [
     "BlockSummary",
     "unet_blocks",
     "block_parameter_formula",
     "unet_parameter_formula",
+    "fmt_shape",
     "format_block_table",
-    "plot_unet",
-    "plot_block_parameters",
     "coarse_view",
 ]
 
@@ -286,8 +283,8 @@ def unet_parameter_formula(filters=32, in_channels=3, depth=4):
     return total + block_parameter_formula("head", channels, 1)
 
 
-def _fmt_shape(shape):
-    """``(256, 256, 32)`` -> ``"256x256x32"``; ``None`` -> ``"-"``."""
+def fmt_shape(shape):
+    """A shape as lesson 6 prints it: ``(256, 256, 32)`` -> ``"256x256x32"``; ``None`` -> ``"-"``."""
     return "-" if shape is None else "x".join(str(n) for n in shape)
 
 
@@ -311,8 +308,8 @@ def format_block_table(blocks):
     rows = [("block", "input", "output", "skip", "parameters", "share")]
     for b in blocks:
         share = b.params / total if total else 0.0
-        rows.append((b.name, _fmt_shape(b.input_shape), _fmt_shape(b.output_shape),
-                     _fmt_shape(b.skip_shape), f"{b.params:,}", f"{share:6.1%}"))
+        rows.append((b.name, fmt_shape(b.input_shape), fmt_shape(b.output_shape),
+                     fmt_shape(b.skip_shape), f"{b.params:,}", f"{share:6.1%}"))
     rows.append(("total", "", "", "", f"{total:,}", f"{1:6.1%}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -322,143 +319,6 @@ def format_block_table(blocks):
         if n == 0 or n == len(rows) - 2:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-_COLOURS = {"encoder": "#9ecae1", "bottleneck": "#fdae6b", "decoder": "#a1d99b",
-            "head": "#d9d9d9", "input": "#ffffff"}
-
-
-def _positions(blocks):
-    """(x, y) of each block's box in the U: encoders left, decoders right."""
-    depth = max(b.level for b in blocks)
-    pos = {}
-    for b in blocks:
-        if b.kind == "encoder":
-            pos[b.name] = (b.level - 1) * 0.6, -(b.level - 1)
-        elif b.kind == "bottleneck":
-            pos[b.name] = (depth - 1) * 0.6 + 1.4, -(depth - 1)
-        elif b.kind == "decoder":
-            pos[b.name] = 2 * (depth - 1) * 0.6 + 2.8 - (b.level - 1) * 0.6, -(b.level - 1)
-    return pos
-
-
-def plot_unet(blocks, title=None):
-    """Draw the U: one box per block with its output shape and parameters.
-
-    Encoder blocks go down the left side (each halves height and width),
-    the bottleneck sits at the bottom, decoder blocks climb the right side,
-    and dashed arrows carry each skip connection across. Lesson 6 draws it
-    for the seed's model.
-
-    Parameters
-    ----------
-    blocks : list of BlockSummary
-        From :func:`unet_blocks`.
-    title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    if not blocks:
-        raise ValueError("blocks is empty; pass the list unet_blocks(model) returns")
-    pos = _positions(blocks)
-    depth = max(b.level for b in blocks)
-    first = next(b for b in blocks if b.kind == "encoder")
-    last = next(b for b in blocks if b.kind == "decoder" and b.level == 1)
-    head = next(b for b in blocks if b.kind == "head")
-    pos["input"] = (pos[first.name][0], 1.1)
-    pos["head"] = (pos[last.name][0], 1.1)
-    labels = {"input": ("input", _fmt_shape(first.input_shape), "", "input")}
-    for b in blocks:
-        detail = f"{b.params:,} params"
-        labels[b.name if b.kind != "head" else "head"] = (
-            b.name, _fmt_shape(b.output_shape), detail, b.kind)
-
-    width = 2 * (depth - 1) * 0.6 + 2.8
-    x_range, y_range = width + 1.8, depth + 1.1
-    fig = Figure(figsize=(11, 11 * y_range / x_range + 0.5), layout="constrained")
-    ax = fig.subplots()
-    box_w, box_h = 1.15, 0.62
-    for key, (x, y) in pos.items():
-        name, shape, detail, kind = labels[key]
-        ax.add_patch(FancyBboxPatch((x - box_w / 2, y - box_h / 2), box_w, box_h,
-                                    boxstyle="round,pad=0.02", fc=_COLOURS[kind],
-                                    ec="black", lw=1))
-        ax.text(x, y + 0.15, name, ha="center", va="center", fontsize=9, weight="bold")
-        ax.text(x, y - 0.02, shape, ha="center", va="center", fontsize=8.5)
-        if detail:
-            ax.text(x, y - 0.19, detail, ha="center", va="center", fontsize=7.5,
-                    color="#444444")
-
-    def arrow(start, end, text="", style="-|>", ls="-", colour="black"):
-        ax.annotate("", xy=end, xytext=start,
-                    arrowprops=dict(arrowstyle=style, ls=ls, color=colour, lw=1.2))
-        if text:
-            ax.text((start[0] + end[0]) / 2 + 0.05, (start[1] + end[1]) / 2, text,
-                    fontsize=7.5, color=colour, ha="left", va="center")
-
-    encoders = [b for b in blocks if b.kind == "encoder"]
-    decoders = {b.level: b for b in blocks if b.kind == "decoder"}
-    (ix, iy), (ex, ey) = pos["input"], pos[encoders[0].name]
-    arrow((ix, iy - box_h / 2), (ex, ey + box_h / 2))
-    chain = [b.name for b in encoders] + ["bottleneck"]
-    for upper, lower in zip(chain, chain[1:]):
-        (x0, y0), (x1, y1) = pos[upper], pos[lower]
-        arrow((x0 + 0.1, y0 - box_h / 2), (x1 - 0.1, y1 + box_h / 2), "max pool 2x2")
-    climb = ["bottleneck"] + [decoders[level].name for level in range(depth - 1, 0, -1)]
-    for lower, upper in zip(climb, climb[1:]):
-        (x0, y0), (x1, y1) = pos[lower], pos[upper]
-        arrow((x0 + 0.1, y0 + box_h / 2), (x1 - 0.1, y1 - box_h / 2), "up-conv 2x2")
-    (dx, dy), (hx, hy) = pos[decoders[1].name], pos["head"]
-    arrow((dx, dy + box_h / 2), (hx, hy - box_h / 2), "1x1 sigmoid")
-    for enc in encoders:
-        dec = decoders[enc.level]
-        (x0, y0), (x1, y1) = pos[enc.name], pos[dec.name]
-        arrow((x0 + box_w / 2, y0), (x1 - box_w / 2, y1), colour="#3182bd", ls="--")
-        ax.text((x0 + x1) / 2, y0 + 0.08, f"skip {_fmt_shape(enc.skip_shape)}",
-                ha="center", va="bottom", fontsize=8, color="#3182bd")
-    ax.text(pos["head"][0] + box_w / 2 + 0.1, pos["head"][1],
-            f"output\n{_fmt_shape(head.output_shape)}", fontsize=8.5, va="center")
-    ax.set_xlim(-0.9, width + 0.9)
-    ax.set_ylim(-depth + 0.5, 1.6)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    total = sum(b.params for b in blocks)
-    ax.set_title(title or f"The U-Net: {total:,} parameters", fontsize=11)
-    return fig
-
-
-def plot_block_parameters(blocks, title=None):
-    """Bar chart of parameters per block, coloured by kind.
-
-    Lesson 6 uses it to show that most parameters sit at the bottom of the
-    U, where the feature maps are smallest and the filters most numerous.
-
-    Parameters
-    ----------
-    blocks : list of BlockSummary
-    title : str, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    if not blocks:
-        raise ValueError("blocks is empty; pass the list unet_blocks(model) returns")
-    fig = Figure(figsize=(9, 3.4), layout="constrained")
-    ax = fig.subplots()
-    names = [b.name for b in blocks]
-    values = [b.params for b in blocks]
-    ax.bar(names, values, color=[_COLOURS[b.kind] for b in blocks], edgecolor="black")
-    ax.set_ylabel("parameters")
-    ax.tick_params(axis="x", labelrotation=45)
-    top = max(values)
-    for n, v in enumerate(values):
-        ax.text(n, v + top * 0.01, f"{v:,}", ha="center", va="bottom", fontsize=7)
-    ax.set_title(title or "Where the parameters live")
-    ax.set_ylim(0, top * 1.15)
-    return fig
 
 
 def coarse_view(image, factor=16):

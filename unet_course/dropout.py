@@ -22,7 +22,7 @@ Examples
 >>> import numpy as np
 >>> features = np.ones((8, 8, 4), dtype="float32")
 >>> dropped = apply_dropout(features, 0.5, kind="spatial", seed=1)
->>> sorted(set(np.unique(dropped)))
+>>> np.unique(dropped).tolist()
 [0.0, 2.0]
 """
 from __future__ import annotations
@@ -182,8 +182,9 @@ def neighbour_correlation(features):
 def plot_dropout_comparison(features, rate=0.5, channels=6, seed=0):
     """Feature maps before dropout, after ``Dropout``, after ``SpatialDropout2D``.
 
-    Lesson 5's first figure: one column per feature map; a map that spatial
-    dropout removed is titled "dropped".
+    Lesson 5's first figure: one column per feature map (the ``channels``
+    most active ones, in their original order); a map that a layer removed
+    entirely is titled "dropped".
 
     Parameters
     ----------
@@ -192,7 +193,7 @@ def plot_dropout_comparison(features, rate=0.5, channels=6, seed=0):
     rate : float, default 0.5
         Dropout rate of both layers (large, so the effect is easy to see).
     channels : int, default 6
-        How many feature maps to show (at most ``C``).
+        How many feature maps to show (at most ``C``): the most active ones.
     seed : int, default 0
 
     Returns
@@ -208,19 +209,22 @@ def plot_dropout_comparison(features, rate=0.5, channels=6, seed=0):
         f"Dropout({rate})": apply_dropout(array, rate, "regular", seed),
         f"SpatialDropout2D({rate})": apply_dropout(array, rate, "spatial", seed),
     }
-    # one colour scale per map (column), shared by its three rows
-    tops = [float(max(row[..., c].max() for row in rows.values())) or 1.0 for c in range(n)]
+    # show the most active maps, each with its own colour scale
+    shown = np.sort(np.argsort(-array.mean(axis=(0, 1)), kind="stable")[:n])
     fig = Figure(figsize=(1.9 * n, 6.2), layout="constrained")
     axes = fig.subplots(3, n, squeeze=False)
-    for r, (label, row) in enumerate(rows.items()):
-        for c in range(n):
+    for c, channel in enumerate(shown):
+        top = float(np.percentile(array[..., channel], 99)) or float(array[..., channel].max()) or 1.0
+        top /= 1.0 - rate           # room for the survivors, which dropout scales up
+        for r, (label, row) in enumerate(rows.items()):
             ax = axes[r, c]
-            ax.imshow(row[..., c], cmap="magma", vmin=0, vmax=tops[c])
+            ax.imshow(row[..., channel], cmap="magma", vmin=0, vmax=top)
             ax.set_xticks([])
             ax.set_yticks([])
-            gone = r > 0 and not row[..., c].any() and array[..., c].any()
-            ax.set_title(f"map {c + 1}" + (": dropped" if gone else ""), fontsize=8,
+            gone = r > 0 and not row[..., channel].any() and array[..., channel].any()
+            ax.set_title(f"map {channel + 1}" + (": dropped" if gone else ""), fontsize=8,
                          color="crimson" if gone else "black")
+    for r, label in enumerate(rows):
         axes[r, 0].set_ylabel(label, fontsize=9)
     fig.suptitle("What each layer drops (training mode; survivors scaled by 1 / (1 - rate))")
     return fig
