@@ -5,15 +5,28 @@ assignments grade lives here once, tested against plain numpy.
 
 Modules, in the order the lessons teach them:
 
-- :mod:`unet_course.profiles`  -- smoke / laptop / full settings (lesson 1)
-- :mod:`unet_course.data`      -- synthetic scenes, real tiles, splits, tf.data (lessons 1, 2, 9)
-- :mod:`unet_course.losses`    -- BCE, weighted BCE, Dice, BCE + Dice (lesson 3)
-- :mod:`unet_course.model`     -- encoder, bottleneck, decoder blocks, the U-Net (lessons 4-6)
-- :mod:`unet_course.train`     -- the seed's training recipe with callbacks (lesson 7)
-- :mod:`unet_course.metrics`   -- confusion counts, Dice, IoU, precision, recall (lessons 2, 8)
-- :mod:`unet_course.evaluate`  -- test-metric tables against the seed (lesson 8)
-- :mod:`unet_course.viz`       -- error maps, probability maps, curves (lessons 1, 8)
-- :mod:`unet_course.grading`   -- the checks behind the graded assignments
+- :mod:`unet_course.profiles`      -- smoke / laptop / full settings (every lesson)
+- :mod:`unet_course.data`          -- synthetic scenes, real tiles, splits, tf.data (lessons 1, 2, 9)
+- :mod:`unet_course.losses`        -- BCE, weighted BCE, Dice, BCE + Dice (lesson 3)
+- :mod:`unet_course.objects`       -- buildings as connected components, recall by size (lesson 3)
+- :mod:`unet_course.widgets`       -- the loss and threshold explorers (lessons 3, 8)
+- :mod:`unet_course.initializers`  -- signal statistics through a deep conv stack (lesson 4)
+- :mod:`unet_course.dropout`       -- spatial dropout next to ordinary dropout (lesson 5)
+- :mod:`unet_course.model`         -- encoder, bottleneck, decoder blocks, the U-Net (lessons 4-6)
+- :mod:`unet_course.architecture`  -- shapes and parameter counts block by block (lesson 6)
+- :mod:`unet_course.unet_figure`   -- the U drawn with its shapes (lesson 6)
+- :mod:`unet_course.schedules`     -- the learning-rate schedule, drawn (lesson 7)
+- :mod:`unet_course.train`         -- the seed's training recipe with callbacks (lesson 7)
+- :mod:`unet_course.interrupt`     -- interrupting a run for real to show it resumes (lesson 7)
+- :mod:`unet_course.runs`          -- where lessons keep runs and when they reuse them (lessons 7, 8)
+- :mod:`unet_course.metrics`       -- confusion counts, Dice, IoU, precision, recall (lessons 2, 8)
+- :mod:`unet_course.aggregation`   -- dataset Dice versus the mean of per-batch Dice (lesson 8)
+- :mod:`unet_course.thresholds`    -- precision / recall / Dice as the threshold moves (lesson 8)
+- :mod:`unet_course.evaluate`      -- test-metric tables against the seed (lesson 8)
+- :mod:`unet_course.viz`           -- tiles, error maps, probability maps, curves (lessons 1, 7, 8)
+- :mod:`unet_course.augmentation`  -- checking and measuring augmentation (lesson 9)
+- :mod:`unet_course.grading`       -- the checks behind the graded assignments
+- :mod:`unet_course.cli`           -- the ``unet-course`` command (demo, train, evaluate, download)
 """
 from __future__ import annotations
 
