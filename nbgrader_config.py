@@ -7,7 +7,7 @@
   (``make assignments`` regenerates it; a test fails when it is stale).
 - The other steps keep nbgrader's names (``submitted/``, ``autograded/``,
   ``feedback/``) and belong in a course directory *outside* the repository:
-  copy this file and both folders there (``docs/instructors.md``).
+  copy this file and ``solutions/`` there (``docs/instructors.md``).
 
 While autograding, nbgrader sets ``NBGRADER_EXECUTION``, so
 ``unet_course.profile()`` is ``smoke``: 64-pixel tiles, 8 base filters, 3
@@ -26,20 +26,23 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 
-# The four assignments, in the order the course teaches them.
+# The course's name in nbgrader's exchange (release_assignment, collect).
 c.CourseDirectory.course_id = "unet-course"
 
-# Cell time-outs that fit the smoke profile. The longest cell (assignment 4's
-# check of train_model, which trains twice) takes about 15 s on 2 free cores.
+# Cell time-outs that fit the smoke profile. The longest cells (assignment 4's
+# check of train_model and its own training cell, one short training each)
+# take about 10 s on 2 free cores; 240 s leaves room for a busy machine.
 c.Execute.timeout = 240
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
 
 # Keep TensorFlow's start-up noise out of the executed notebooks and hence out
-# of the feedback: kernels inherit these from the grading process.
-# TF_CPP_MIN_LOG_LEVEL=2 hides C++ info and warnings; TensorFlow's oneDNN
-# notice ("oneDNN custom operations are on ...") ignores that level and only
-# stays away with TF_ENABLE_ONEDNN_OPTS=0.
+# of the feedback: kernels inherit these from the grading process. unet_course
+# already imports TensorFlow with stderr held back; these also cover a notebook
+# that imports tensorflow or keras first. TF_CPP_MIN_LOG_LEVEL=2 hides C++ info
+# and warnings; the oneDNN notice ("oneDNN custom operations are on ...")
+# ignores that level and only stays away with TF_ENABLE_ONEDNN_OPTS=0, which
+# costs nothing measurable for the smoke profile's small models on a CPU.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
