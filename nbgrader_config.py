@@ -7,7 +7,7 @@
   (``make assignments`` regenerates it; a test fails when it is stale).
 - The other steps keep nbgrader's names (``submitted/``, ``autograded/``,
   ``feedback/``) and belong in a course directory *outside* the repository:
-  copy this file and ``solutions/`` there (``docs/instructors.md``).
+  copy this file and ``solutions/`` there (the README's instructor's guide).
 
 While autograding, nbgrader sets ``NBGRADER_EXECUTION``, so
 ``unet_course.profile()`` is ``smoke``: 64-pixel tiles, 8 base filters, 3

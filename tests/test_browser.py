@@ -129,13 +129,7 @@ def _shut_down(process, url, token):
 
 
 @pytest.fixture
-def browser_tools():
-    """Chromium's path and Playwright's sync API (checked before any server starts)."""
-    return _chromium(), _sync_playwright()
-
-
-@pytest.fixture
-def jupyterlab(tmp_path, browser_tools):
+def jupyterlab(tmp_path):
     """A JupyterLab server over a temporary folder holding lesson 3; shut down afterwards."""
     root = tmp_path / "lab"
     root.mkdir()
@@ -220,8 +214,8 @@ def _wait_for_all_cells(page):
         pytest.fail(f"some cells of lesson 3 did not run (an error stopped Run All):\n{shown}")
 
 
-def test_lesson3_loss_explorer_in_jupyterlab(jupyterlab, browser_tools):
-    chromium, sync_playwright = browser_tools
+def test_lesson3_loss_explorer_in_jupyterlab(jupyterlab):
+    chromium, sync_playwright = _chromium(), _sync_playwright()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     for old_shot in OUTPUT.glob("lesson03_*.png"):
         old_shot.unlink()
