@@ -64,6 +64,12 @@ def _import_tensorflow_quietly():
 
 
 _import_tensorflow_quietly()
+# TensorFlow's Python-side notices (e.g. "5 out of the last 5 calls ... triggered
+# tf.function retracing" when a lesson predicts with several small models) are
+# not the student's business; errors still show.
+import tensorflow as _tf  # noqa: E402
+
+_tf.get_logger().setLevel("ERROR")
 
 from unet_course.profiles import Profile, profile  # noqa: E402
 
