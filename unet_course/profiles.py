@@ -63,7 +63,7 @@ PROFILES = {
         budget="CI and autograding: each lesson under ~60 s on 2 CPU cores",
     ),
     "laptop": Profile(
-        name="laptop", image_size=128, base_filters=16, n_tiles=500, epochs=10,
+        name="laptop", image_size=128, base_filters=16, n_tiles=500, epochs=15,
         budget="a student's CPU: any training cell under ~3 min on 2 cores",
     ),
     "full": Profile(
