@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import unet_course
-from unet_course import train
+from unet_course import rundir, train
 from unet_course.data import Splits, TileSet, synthetic_tiles
 
 SMOKE = unet_course.profile("smoke")
@@ -62,10 +62,10 @@ def test_read_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
     with path.open("w", newline="") as file:
         csv.writer(file).writerows([["epoch", "loss", "val_loss"], [0, 0.9, 0.8], [1, 0.7, 0.6],
                                     [1, 0.65, 0.55], [2, 0.5, 0.5]])
-    assert train.read_history(path) == {"epoch": [0, 1, 2], "loss": [0.9, 0.65, 0.5],
+    assert rundir.read_history(path) == {"epoch": [0, 1, 2], "loss": [0.9, 0.65, 0.5],
                                         "val_loss": [0.8, 0.55, 0.5]}
     with pytest.raises(FileNotFoundError, match="history"):
-        train.read_history(tmp_path / "none.csv")
+        rundir.read_history(tmp_path / "none.csv")
 
 
 def test_accelerator_choice_matches_the_machine():
@@ -106,7 +106,7 @@ def test_run_folder_and_run_json(finished):
     assert info["best_epoch"] in (1, 2) and info["resumed_from_epoch"] is None
     assert {"device", "mixed_precision", "jit_compile"} <= set(info)
     assert not (run_dir / "backup").exists()  # removed once training finished
-    history = train.read_history(run_dir / "history.csv")
+    history = rundir.read_history(run_dir / "history.csv")
     assert history == finished.history and history["epoch"] == [0, 1]
     assert {"loss", "val_loss", "dice", "val_dice", "iou", "precision", "recall"} <= set(history)
     assert info["best_val_loss"] == pytest.approx(min(history["val_loss"]))

@@ -172,7 +172,7 @@ def run_demo(args):
 def run_train(args):
     """``unet-course train``: one training run into ``--out``."""
     from unet_course.data import load_data
-    from unet_course.train import check_run_dir
+    from unet_course.rundir import check_run_dir
 
     prof = args.prof
     check_run_dir(args.out, prof, args.resume)

@@ -3,22 +3,15 @@
 The seed trained with Adam and an exponentially decaying learning rate from
 1e-3, batches of 8, up to 50 epochs, stopping early after 3 epochs without a
 lower validation loss. :func:`train_unet` keeps that recipe and adds what a
-long run needs, in its run folder:
-
-- ``best.keras``: the model of the best epoch (lowest validation loss);
-- ``history.csv``: one row of losses and metrics per epoch;
-- ``backup/``: the state after the last finished epoch, so a run that is
-  killed resumes from the next epoch (``resume=True``, CLI ``--resume``);
-- a stop with advice when the loss becomes NaN or infinite;
-- ``run.json``: what ran where (profile, data, versions, device, precision,
-  XLA, epochs, seconds, best epoch).
+long run needs: a run folder (:mod:`unet_course.rundir` owns its format)
+with the best epoch's model, the history, a backup to resume from
+(``resume=True``, CLI ``--resume``) and ``run.json``; and a stop with advice
+when the loss becomes NaN or infinite.
 
 On a GPU, :func:`configure_accelerator` turns on mixed precision and XLA.
 """
 from __future__ import annotations
 
-import csv
-import json
 import os
 import platform
 import time
@@ -34,16 +27,13 @@ from unet_course.data import Splits, load_data, make_dataset
 from unet_course.losses import get_loss
 from unet_course.metrics import dataset_metrics
 from unet_course.model import build_unet
+from unet_course.rundir import (BACKUP, BEST_MODEL, HISTORY, check_run_dir, read_history,
+                                 write_history, write_run_info)
 
-BEST_MODEL = "best.keras"
-HISTORY = "history.csv"
-RUN_INFO = "run.json"
-BACKUP = "backup"
 
 __all__ = [
-    "learning_rate_schedule", "compile_unet", "StopOnNaN", "read_history", "make_callbacks",
-    "configure_accelerator", "compiled_unet", "read_run_info", "check_run_dir", "train_unet",
-    "TrainResult", "TrainingDiverged", "BEST_MODEL", "HISTORY", "RUN_INFO", "BACKUP",
+    "learning_rate_schedule", "compile_unet", "StopOnNaN", "make_callbacks",
+    "configure_accelerator", "compiled_unet", "train_unet", "TrainResult", "TrainingDiverged",
 ]
 
 
@@ -147,30 +137,6 @@ class StopOnNaN(keras.callbacks.TerminateOnNaN):
         self.model.stop_training = True
 
 
-def read_history(path):
-    """Read ``history.csv`` into ``{"epoch": [...], "loss": [...], ...}`` (lesson 7).
-
-    Rows are sorted by epoch, counted from 0 as Keras does. When an epoch
-    appears twice (a run killed between writing its row and backing up its
-    state repeats that epoch on resume), the last row wins.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no training history at {path}: expected a CSV written by train_unet")
-    with path.open(newline="") as file:
-        rows = {int(row["epoch"]): row for row in csv.DictReader(file)}
-    columns = list(next(iter(rows.values())).keys()) if rows else ["epoch"]
-    ordered = [rows[epoch] for epoch in sorted(rows)]
-    return {key: [(int if key == "epoch" else float)(row[key]) for row in ordered] for key in columns}
-
-
-def _write_history(path, history):
-    with Path(path).open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(history.keys())
-        writer.writerows(zip(*history.values()))
-
-
 def make_callbacks(run_dir, patience=3, resume=False):
     """The callbacks of the seed's recipe, plus the ones a long run needs (lesson 7).
 
@@ -262,36 +228,6 @@ def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None):
 # --- a run ----------------------------------------------------------------------
 
 
-def read_run_info(run_dir):
-    """``run_dir/run.json`` as a dict, or None when there is none (lesson 7)."""
-    path = Path(run_dir) / RUN_INFO
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _write_run_info(run_dir, info):
-    (Path(run_dir) / RUN_INFO).write_text(json.dumps(info, indent=2) + "\n")
-
-
-def check_run_dir(run_dir, prof, resume):
-    """Refuse to overwrite a run, or to resume a run of another profile (lesson 7).
-
-    Returns the run's ``run.json`` content (None when there is none); raises
-    ``FileExistsError`` saying what to do instead.
-    """
-    run_dir = Path(run_dir)
-    traces = [name for name in (RUN_INFO, HISTORY, BEST_MODEL, BACKUP) if (run_dir / name).exists()]
-    if traces and not resume:
-        raise FileExistsError(
-            f"{run_dir} already holds a training run ({', '.join(traces)}); pass resume=True "
-            "(command line: --resume) to continue it, or choose another output folder")
-    info = read_run_info(run_dir)
-    if resume and info and info.get("profile") != prof.name:
-        raise FileExistsError(
-            f"the run in {run_dir} was trained with profile {info.get('profile')!r}, not "
-            f"{prof.name!r}: resume it with the same profile, or choose another output folder")
-    return info
-
-
 def _splits(data, prof, source):
     """``(Splits, source)`` from a Splits or a source string, checked against the profile."""
     if not isinstance(data, Splits):
@@ -373,7 +309,7 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
         "max_epochs": int(epochs or prof.epochs), "package_version": unet_course.__version__,
         "tensorflow_version": tf.__version__, "keras_version": keras.__version__, **accel,
     }
-    _write_run_info(run_dir, metadata)
+    write_run_info(run_dir, metadata)
     train_ds = make_dataset(splits.train, prof.batch_size, shuffle=True, augment=augment, seed=prof.seed)
     val_ds = make_dataset(splits.validation, prof.batch_size, shuffle=False)
     model = compiled_unet(prof, loss, learning_rate, accel)
@@ -391,12 +327,12 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
 def _finish(model, run_dir, metadata, fitted, nan_stop):
     """Tidy the history, reload the best epoch's weights, complete ``run.json``."""
     history = read_history(run_dir / HISTORY)
-    _write_history(run_dir / HISTORY, history)
+    write_history(run_dir / HISTORY, history)
     first = fitted.epoch[0] if fitted.epoch else 0
     metadata.update(epochs_run=len(history["epoch"]), resumed_from_epoch=first + 1 if first else None)
     if nan_stop.message:
         metadata.update(status="diverged", message=nan_stop.message)
-        _write_run_info(run_dir, metadata)
+        write_run_info(run_dir, metadata)
         raise TrainingDiverged(nan_stop.message)
     if (run_dir / BEST_MODEL).is_file():
         model.load_weights(run_dir / BEST_MODEL)
@@ -407,5 +343,5 @@ def _finish(model, run_dir, metadata, fitted, nan_stop):
         best_val_loss=float(np.nanmin(val_loss)) if known else None,
         stopped_early=metadata["epochs_run"] < metadata["max_epochs"],
     )
-    _write_run_info(run_dir, metadata)
+    write_run_info(run_dir, metadata)
     return TrainResult(model, history, run_dir, metadata)

@@ -18,6 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from unet_course.metrics import dice_score, error_map_masks
+from unet_course.rundir import read_history
 
 __all__ = [
     "ERROR_COLOURS", "ERROR_LABELS", "show_tiles", "error_map", "error_legend_handles", "plot_error_maps",
@@ -217,8 +218,6 @@ def _history_dict(history):
         return {"epoch": list(history.epoch), **history.history}
     if isinstance(history, dict):
         return history
-    from unet_course.train import read_history
-
     return read_history(history)
 
 
