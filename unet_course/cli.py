@@ -6,6 +6,8 @@
     unet-course train --data synthetic|tiles:PATH|massachusetts:PATH --profile P --out DIR [--resume]
     unet-course evaluate --data ... --profile P --out DIR
     unet-course download [--dest DIR] [--manifest FILE] [--base-url URL]
+    unet-course predict IMAGE.tif [IMAGE2.tif ...] --weights RUN/best.keras --out DIR [--overwrite]
+    unet-course evaluate-footprints PRED TRUTH [--out DIR]
 
 ``demo`` trains on synthetic tiles and evaluates on their test split, writing
 ``DIR/metrics.json``, ``DIR/curves.png``, ``DIR/error_maps.png`` and
@@ -15,6 +17,8 @@
 interrupted. ``evaluate`` scores ``DIR/best.keras`` on the test split.
 ``download`` fetches the official Massachusetts Buildings files (resuming,
 checking sizes and checksums) into the layout ``massachusetts:DIR`` reads.
+``predict`` and ``evaluate-footprints`` (lesson 10) live in
+:mod:`unet_course.footprints.commands`.
 
 Wrong arguments print the usage and exit with status 2; bad data, a missing
 model or an existing run print one line ``error: ...`` and exit with status 1.
@@ -27,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from unet_course.footprints.commands import add_footprint_commands
 from unet_course.profiles import PROFILES
 
 SOURCES = ("synthetic", "tiles:PATH", "massachusetts:PATH")
@@ -95,6 +100,7 @@ def build_parser():
                           help="the file list (default: data/massachusetts_manifest.json)")
     download.add_argument("--base-url", default=None, metavar="URL",
                           help="a mirror instead of the manifest's official address")
+    COMMANDS.update(add_footprint_commands(commands))
     return parser
 
 
@@ -228,14 +234,20 @@ def main(argv=None):
 
         matplotlib.use("Agg")
     from unet_course.data import DatasetError
+    from unet_course.footprints import FootprintError
     from unet_course.train import TrainingDiverged
 
     try:
         return COMMANDS[args.command](args)
-    except (CommandError, DatasetError, TrainingDiverged, FileExistsError, FileNotFoundError) as error:
+    except (CommandError, DatasetError, FootprintError, TrainingDiverged, FileExistsError,
+            FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if args.command in ("predict", "evaluate-footprints"):
+            print("\ninterrupted; finished files are complete, none is half-written: run it "
+                  "again with --overwrite", file=sys.stderr)
+            return 130
         again = {"demo": f"demo --out {getattr(args, 'out', '')}",
                  "download": f"download --dest {getattr(args, 'dest', '')}"}.get(
             args.command, f"{args.command} --resume --out {getattr(args, 'out', '')}")
