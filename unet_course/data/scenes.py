@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,7 @@ def write_synthetic_scene(folder, width, height, seed=0, tile_px=256, georeferen
     """
     import rasterio
     from affine import Affine
+    from rasterio.errors import NotGeoreferencedWarning
     from tqdm.auto import tqdm
 
     from unet_course.footprints.vectors import write_layers
@@ -127,9 +129,10 @@ def write_synthetic_scene(folder, width, height, seed=0, tile_px=256, georeferen
     paths = {"image": folder / f"{name}.tif", "labels": folder / f"{name}_labels.tif"}
     partial = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in paths.items()}
     try:
-        with rasterio.Env(GDAL_CACHEMAX=64), \
+        with warnings.catch_warnings(), rasterio.Env(GDAL_CACHEMAX=64), \
                 rasterio.open(partial["image"], "w", **_gtiff(width, height, 3, crs, transform)) as image_ds, \
                 rasterio.open(partial["labels"], "w", **_gtiff(width, height, 1, crs, transform)) as label_ds:
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)     # asked for: no CRS
             for row in tqdm(range(ny), desc="scene rows", unit="row", disable=not progress):
                 tiles = [render_tile(scene, (col, row), tile_px, rng) for col in range(nx)]
                 rows = min(tile_px, height - row * tile_px)

@@ -44,16 +44,18 @@ def _check_out(out, overwrite):
     return out
 
 
-def _check_images(images):
-    """Open every image once before any prediction, so a bad one fails before anything is written."""
-    from unet_course.footprints.scene import open_image
+def _check_images(images, window=None):
+    """Open every image before any prediction, so a bad one fails before anything is written."""
+    from unet_course.footprints.scene import check_fits, open_image
 
     stems = {}
     for image in images:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # the georeference warning comes with the prediction
-            dataset, _ = open_image(image)
+            dataset, info = open_image(image)
         dataset.close()
+        if window is not None:
+            check_fits(info, window)
         stem = Path(image).stem
         if stem in stems:
             raise FootprintError(f"{image} and {stems[stem]} have the same name {stem!r}; "
@@ -72,7 +74,7 @@ def predict_images(images, weights, out, overwrite=False, overlap=None, threshol
     """
     from unet_course.footprints.inference import predict_scene
     from unet_course.footprints.polygons import clean_polygons, raster_polygons
-    from unet_course.footprints.scene import load_model
+    from unet_course.footprints.scene import load_model, model_window
     from unet_course.footprints.vectors import write_layers
 
     out = _check_out(out, overwrite)
@@ -80,6 +82,7 @@ def predict_images(images, weights, out, overwrite=False, overlap=None, threshol
         raise FootprintError("no image given; expected one or more IMAGE.tif")
     _check_images(images)
     model, scale = load_model(weights)
+    _check_images(images, model_window(model, scale)[0])
     out.mkdir(parents=True, exist_ok=True)
     summary = {"weights": str(weights), "scale": scale, "threshold": threshold,
                "min_area_px": min_area_px, "simplify_px": simplify_px, "regularise": regularise,

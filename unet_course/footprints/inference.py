@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_course.footprints import FootprintError, FootprintWarning
-from unet_course.footprints.scene import model_window, open_image, read_window
+from unet_course.footprints.scene import check_fits, model_window, open_image, read_window
 from unet_course.validate import probability, whole_number
 
 __all__ = ["window_starts", "blend_weights", "predict_windows", "blended_strips",
@@ -287,6 +287,11 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
     threshold = probability(threshold, "threshold", error=FootprintError)
     dataset, info = open_image(image_path)
     window, side = model_window(model, scale)
+    try:
+        check_fits(info, window)
+    except FootprintError:
+        dataset.close()
+        raise
     overlap = window // 4 if overlap is None else overlap
     paths = [Path(probability_path), Path(mask_path)]
     partial = [p.with_name(f".{p.stem}.partial{p.suffix}") for p in paths]

@@ -26,7 +26,7 @@ from unet_course.footprints import FootprintError, FootprintWarning
 from unet_course.rundir import read_run_info
 
 __all__ = ["SOURCE_TILE", "SceneInfo", "open_image", "training_scale", "load_model",
-           "model_window", "read_window"]
+           "check_fits", "model_window", "read_window"]
 
 #: Side in pixels of the source tiles every profile resizes from (the seed's 256 px tiles).
 SOURCE_TILE = 256
@@ -201,12 +201,27 @@ def _model_from_weights(path):
                              "(with profile_settings.image_size and base_filters); none found")
     size, filters = settings["image_size"], settings["base_filters"]
     model = build_unet((size, size, 3), filters)
-    try:
-        model.load_weights(path)
-    except Exception as error:  # shape mismatch, not HDF5, wrong layer count
+    problem = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(path)
+        except Exception as error:  # shape mismatch, not HDF5, wrong layer count
+            problem = f"{type(error).__name__}: {error}"
+    # Keras only warns when layers of the file are missing, and keeps random weights for them.
+    skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
+    if problem or skipped:
         raise FootprintError(f"{path}: these weights do not fit the U-Net of its run.json "
-                             f"({size} px, base {filters} filters): {str(error)[:200]}") from None
+                             f"({size} px, base {filters} filters): {(problem or skipped[0])[:200]}")
     return model
+
+
+def check_fits(info, window):
+    """Raise unless the image holds at least one window of ``window`` x ``window`` pixels."""
+    if info.height < window or info.width < window:
+        raise FootprintError(f"{info.path}: is {info.height} x {info.width} px, smaller than one "
+                             f"window of {window} px; use a larger image (or a model trained on "
+                             "smaller tiles)")
 
 
 def model_window(model, scale):
