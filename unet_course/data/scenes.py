@@ -129,10 +129,11 @@ def write_synthetic_scene(folder, width, height, seed=0, tile_px=256, georeferen
     paths = {"image": folder / f"{name}.tif", "labels": folder / f"{name}_labels.tif"}
     partial = {key: path.with_name(f".{path.stem}.partial{path.suffix}") for key, path in paths.items()}
     try:
-        with warnings.catch_warnings(), rasterio.Env(GDAL_CACHEMAX=64), \
-                rasterio.open(partial["image"], "w", **_gtiff(width, height, 3, crs, transform)) as image_ds, \
-                rasterio.open(partial["labels"], "w", **_gtiff(width, height, 1, crs, transform)) as label_ds:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)     # asked for: no CRS
+            image_ds = rasterio.open(partial["image"], "w", **_gtiff(width, height, 3, crs, transform))
+            label_ds = rasterio.open(partial["labels"], "w", **_gtiff(width, height, 1, crs, transform))
+        with rasterio.Env(GDAL_CACHEMAX=64), image_ds, label_ds:
             for row in tqdm(range(ny), desc="scene rows", unit="row", disable=not progress):
                 tiles = [render_tile(scene, (col, row), tile_px, rng) for col in range(nx)]
                 rows = min(tile_px, height - row * tile_px)
