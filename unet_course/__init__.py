@@ -25,8 +25,9 @@ Modules, in the order the lessons teach them:
 - :mod:`unet_course.evaluate`      -- test-metric tables against the seed (lesson 8)
 - :mod:`unet_course.viz`           -- tiles, error maps, probability maps, curves (lessons 1, 7, 8)
 - :mod:`unet_course.augmentation`  -- checking and measuring augmentation (lesson 9)
+- :mod:`unet_course.footprints`    -- whole scenes, polygons, per-building scores (lesson 10)
 - :mod:`unet_course.grading`       -- the checks behind the graded assignments
-- :mod:`unet_course.cli`           -- the ``unet-course`` command (demo, train, evaluate, download)
+- :mod:`unet_course.cli`           -- the ``unet-course`` command (demo, train, evaluate, download, predict, ...)
 """
 from __future__ import annotations
 
