@@ -62,6 +62,10 @@ WRONG = {
                     "optimizer steps"),
     "error_map": ("(1 - alpha) * grey[where] + alpha *", "0.3 * grey[where] + 0.7 *", True,
                   "alpha=0.4"),
+    "mask_to_polygons": ("p.area >= min_area", "p.area > min_area", False,
+                         "min_area=2) with three regions of 6, 2 and 1 pixels"),
+    "match_buildings": ("if i not in used_predicted and j not in used_truth:", "if True:", False,
+                        "the matched (predicted, true) pairs"),
 }
 
 

@@ -16,7 +16,7 @@ For each assignment, in a temporary course directory outside the repository
    ``nbgrader export`` writes ``grades.csv``, whose scores must be exactly
    the expected ones.
 
-The four assignments run two at a time (each mostly waits on its kernel).
+The five assignments run two at a time (each mostly waits on its kernel).
 """
 from __future__ import annotations
 
@@ -77,6 +77,14 @@ WRONG = {
         ("shortcut-error-map", "error_map", "    image = np.asarray(image)\n",
          "    from unet_course.viz import error_map as reference\n"
          "    return reference(image, y_true, y_pred, alpha)\n"),
+    ],
+    "a5_footprints": [
+        ("equal-area-dropped", "mask_to_polygons", "p.area >= min_area", "p.area > min_area"),
+        ("many-to-one", "match_buildings", "if i not in used_predicted and j not in used_truth:",
+         "if i not in used_predicted:"),
+        ("shortcut-match", "match_buildings", "    pairs = []\n",
+         "    from unet_course.footprints.matching import match_buildings as reference\n"
+         "    return reference(predicted, truth, iou_threshold)\n    pairs = []\n"),
     ],
 }
 

@@ -6,7 +6,7 @@ assignments grade lives here once, tested against plain numpy.
 Modules, in the order the lessons teach them:
 
 - :mod:`unet_course.profiles`      -- smoke / laptop / full settings (every lesson)
-- :mod:`unet_course.data`          -- synthetic scenes, real tiles, splits, tf.data (lessons 1, 2, 9)
+- :mod:`unet_course.data`          -- synthetic scenes, real tiles, splits, tf.data, GeoTIFF scenes (lessons 1, 2, 9, 10)
 - :mod:`unet_course.losses`        -- BCE, weighted BCE, Dice, BCE + Dice (lesson 3)
 - :mod:`unet_course.objects`       -- buildings as connected components, recall by size (lesson 3)
 - :mod:`unet_course.widgets`       -- the loss and threshold explorers (lessons 3, 8)

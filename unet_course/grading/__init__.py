@@ -17,6 +17,7 @@ assignment                module                                       points
 ``a2_losses_metrics``     :mod:`unet_course.grading.losses_metrics`    20
 ``a3_unet_blocks``        :mod:`unet_course.grading.unet_blocks`       20
 ``a4_train_evaluate``     :mod:`unet_course.grading.train_evaluate`    15
+``a5_footprints``         :mod:`unet_course.grading.footprints`        10
 ========================  ===========================================  =======
 
 The check functions are loaded on first use (``grading.check_dice_loss``
@@ -39,6 +40,7 @@ MODULES = {
     "a2_losses_metrics": "unet_course.grading.losses_metrics",
     "a3_unet_blocks": "unet_course.grading.unet_blocks",
     "a4_train_evaluate": "unet_course.grading.train_evaluate",
+    "a5_footprints": "unet_course.grading.footprints",
 }
 
 #: Points of each automatically graded item, by assignment (the notebooks' test cells carry them).
@@ -50,6 +52,7 @@ ITEMS = {
                           "error_map_masks": 4},
     "a3_unet_blocks": {"encoder_block": 4, "bottleneck": 3, "decoder_block": 5, "build_unet": 8},
     "a4_train_evaluate": {"compile_unet": 4, "train_model": 4, "error_map": 4},
+    "a5_footprints": {"mask_to_polygons": 5, "match_buildings": 5},
 }
 
 #: Manually graded written answers: ``{assignment: {grade_id: points}}``.
