@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from unet_course.backend import keras
 from unet_course.data import make_dataset
 from unet_course.metrics import accuracy_score, confusion_counts, dice_score, scores_from_counts
 

@@ -25,9 +25,9 @@ tests hold the two together.
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
-from keras import ops
+
+from unet_course.backend import keras, ops
 
 __all__ = [
     "EPSILON",

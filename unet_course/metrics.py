@@ -32,9 +32,9 @@ per-batch Dice, kept to show the difference.
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
-from keras import ops
+
+from unet_course.backend import keras, ops
 
 __all__ = [
     "confusion_counts",

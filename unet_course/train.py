@@ -18,10 +18,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from unet_course.backend import tf, keras
 import unet_course
 from unet_course.data import Splits, load_data, make_dataset
 from unet_course.losses import get_loss

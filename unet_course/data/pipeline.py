@@ -9,8 +9,8 @@ Brightness and contrast change the image only, and masks stay 0/1.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
+from unet_course.backend import tf
 from unet_course.data.errors import DatasetError
 from unet_course.data.tiles import TileSet
 

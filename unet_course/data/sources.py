@@ -37,7 +37,7 @@ class Splits:
 
 def _resize(stack: np.ndarray, size: int) -> np.ndarray:
     """Resize ``(N, H, W, C)`` to ``(N, size, size, C)`` float32: area average when shrinking."""
-    import tensorflow as tf
+    from unet_course.backend import tf
 
     method = "area" if size < stack.shape[1] else "bilinear"
     parts = [tf.image.resize(stack[i:i + RESIZE_CHUNK].astype(np.float32), (size, size),

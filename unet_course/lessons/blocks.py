@@ -11,7 +11,7 @@ Lesson 6 "The U-Net's three kinds of block" takes a model built by
   same parameters by hand (weights + biases of every convolution), so the
   lesson can check Keras against arithmetic a student can redo on paper;
 - :func:`format_block_table` shows the result as a table, and
-  :mod:`unet_course.unet_figure` draws it (the U with its shapes, and a bar
+  :mod:`unet_course.lessons.unet_figure` draws it (the U with its shapes, and a bar
   chart of where the parameters live);
 - :func:`coarse_view` shows what the bottleneck's resolution alone would keep
   of a tile, the reason the decoder needs the skip connections.

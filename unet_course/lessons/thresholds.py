@@ -4,9 +4,9 @@ A U-Net outputs probabilities; a pixel counts as building when its
 probability is above a threshold, 0.5 by default. Raising the threshold keeps
 only the confident pixels: fewer false alarms (precision up) and more missed
 buildings (recall down). Lesson 8 "Evaluation and error maps" explores this
-with the slider of :func:`unet_course.widgets.threshold_explorer` and with
+with the slider of :func:`unet_course.lessons.explorers.threshold_explorer` and with
 the static figure of :func:`plot_threshold_curve`, built on
-:func:`unet_course.widgets.threshold_curve`.
+:func:`unet_course.lessons.explorers.threshold_curve`.
 
 A threshold chosen on the test tiles flatters the test score; choose it on
 the validation tiles (:func:`best_threshold`) and report the test score at
@@ -32,7 +32,7 @@ def _check_curve(curve, keys):
     missing = [key for key in ("threshold", *keys) if key not in curve]
     if missing:
         raise ValueError(
-            f"curve lacks {missing}; pass what unet_course.widgets.threshold_curve returns"
+            f"curve lacks {missing}; pass what unet_course.lessons.explorers.threshold_curve returns"
         )
     lengths = {len(curve[key]) for key in ("threshold", *keys)}
     if len(lengths) != 1 or 0 in lengths:
@@ -46,7 +46,7 @@ def best_threshold(curve, score="dice"):
     ----------
     curve : dict
         ``threshold`` and ``score`` columns (see
-        :func:`unet_course.widgets.threshold_curve`).
+        :func:`unet_course.lessons.explorers.threshold_curve`).
     score : str, default "dice"
 
     Returns
@@ -66,7 +66,7 @@ def plot_threshold_curve(curve, threshold=0.5, chosen=None, title=None):
     Parameters
     ----------
     curve : dict
-        What :func:`unet_course.widgets.threshold_curve` returns.
+        What :func:`unet_course.lessons.explorers.threshold_curve` returns.
     threshold : float, default 0.5
         The default threshold, drawn as a grey line.
     chosen : float, optional

@@ -27,10 +27,11 @@ Examples
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from unet_course.backend import keras
 
 __all__ = [
     "KINDS",

@@ -37,10 +37,10 @@ Examples
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
-import tensorflow as tf
 from matplotlib.figure import Figure
+
+from unet_course.backend import tf, keras
 
 __all__ = [
     "INITIALIZERS",

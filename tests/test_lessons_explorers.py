@@ -1,9 +1,9 @@
-"""Tests of unet_course.widgets, headless: the sliders drive the numbers."""
+"""Tests of unet_course.lessons.explorers, headless: the sliders drive the numbers."""
 import numpy as np
 import pytest
 
 from unet_course.data import TileSet
-from unet_course.widgets import (
+from unet_course.lessons.explorers import (
     THRESHOLDS,
     loss_explorer,
     loss_values,
