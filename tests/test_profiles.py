@@ -1,4 +1,4 @@
-"""The profile switch (design section 2) and the version check every lesson runs."""
+"""The profile switch and the version check every lesson runs."""
 import pytest
 
 import unet_course
