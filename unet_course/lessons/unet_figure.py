@@ -29,6 +29,12 @@ _COLOURS = {"encoder": "#9ecae1", "bottleneck": "#fdae6b", "decoder": "#a1d99b",
             "head": "#d9d9d9", "input": "#ffffff"}
 
 
+def _check_blocks(blocks):
+    """Raise ``ValueError`` when there is nothing to draw."""
+    if not blocks:
+        raise ValueError("blocks is empty; pass the list unet_blocks(model) returns")
+
+
 def _positions(blocks):
     """(x, y) of each block's box in the U: encoders left, decoders right."""
     depth = max(b.level for b in blocks)
@@ -61,8 +67,7 @@ def plot_unet(blocks, title=None):
     -------
     matplotlib.figure.Figure
     """
-    if not blocks:
-        raise ValueError("blocks is empty; pass the list unet_blocks(model) returns")
+    _check_blocks(blocks)
     pos = _positions(blocks)
     depth = max(b.level for b in blocks)
     first = next(b for b in blocks if b.kind == "encoder")
@@ -145,8 +150,7 @@ def plot_block_parameters(blocks, title=None):
     -------
     matplotlib.figure.Figure
     """
-    if not blocks:
-        raise ValueError("blocks is empty; pass the list unet_blocks(model) returns")
+    _check_blocks(blocks)
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     ax = fig.subplots()
     names = [b.name for b in blocks]
