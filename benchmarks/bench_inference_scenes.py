@@ -27,10 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import keras
-import tensorflow as tf
-
 import unet_course
+from unet_course.backend import keras, tf
 from unet_course.data.scenes import write_synthetic_scene
 from unet_course.footprints.inference import predict_scene
 from unet_course.model import build_unet

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.errors
 from affine import Affine
 from rasterio import features
 from shapely.geometry import Polygon, box
@@ -40,8 +42,10 @@ def write_rgb(path, image, crs=CRS, transform=TRANSFORM, nodata=None):
                    dtype="uint8", crs=crs, transform=transform if crs else Affine.identity())
     if nodata is not None:
         profile["nodata"] = nodata
-    with rasterio.open(path, "w", **profile) as dataset:
-        dataset.write(np.moveaxis(image, -1, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # asked for
+        with rasterio.open(path, "w", **profile) as dataset:
+            dataset.write(np.moveaxis(image, -1, 0))
     return Path(path)
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from unet_course.backend import keras
 from unet_course.data import make_dataset
-from unet_course.metrics import accuracy_score, confusion_counts, dice_score, scores_from_counts
+from unet_course.metrics import accuracy_score, confusion_counts, scores_from_counts, tile_dice
 
 __all__ = [
     "SEED_RESULTS", "predict_probabilities", "all_background_accuracy", "score_predictions",
@@ -163,19 +163,6 @@ def metrics_table(metrics, reference=SEED_RESULTS):
         if key in metrics:
             lines.append(f"{label:<24}{_percent(metrics[key]):>10}{_percent(reference.get(key)):>15}")
     return "\n".join(lines)
-
-
-def tile_dice(masks, probs, threshold=0.5):
-    """Dice of each tile on its own (1.0 for a tile with no building, none predicted).
-
-    Lesson 8 "Evaluation and error maps".
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(N,)``.
-    """
-    return np.array([dice_score(mask, prob, threshold) for mask, prob in zip(masks, probs)])
 
 
 def worst_tiles(masks, probs, k=4, threshold=0.5, with_buildings=False):

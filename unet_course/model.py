@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
-import keras
-from keras import layers
+from unet_course.backend import keras, layers
+
 
 __all__ = ["encoder_block", "bottleneck", "decoder_block", "build_unet", "DEPTH"]
 

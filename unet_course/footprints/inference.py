@@ -76,7 +76,7 @@ def blend_weights(window, overlap):
 
 def _resize(batch, size, method):
     """Resize ``(n, h, w, c)`` to ``(n, size, size, c)`` with TensorFlow, as the training tiles were."""
-    import tensorflow as tf
+    from unet_course.backend import tf
 
     return tf.image.resize(batch, (size, size), method=method).numpy()
 
@@ -283,6 +283,7 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
         ``building_pixels``, ``nodata_pixels``, ``georeferenced``, ``crs``.
     """
     import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
 
     threshold = probability(threshold, "threshold", error=FootprintError)
     dataset, info = open_image(image_path)
@@ -297,9 +298,11 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
     partial = [p.with_name(f".{p.stem}.partial{p.suffix}") for p in paths]
     nodata = 0
     try:
-        with dataset, rasterio.Env(GDAL_CACHEMAX=64), \
-                rasterio.open(partial[0], "w", **_profile(info, "float32", predictor=3)) as probs_ds, \
-                rasterio.open(partial[1], "w", **_profile(info, "uint8")) as mask_ds:
+        with warnings.catch_warnings():           # no georeference: open_image said so already
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            probs_ds = rasterio.open(partial[0], "w", **_profile(info, "float32", predictor=3))
+            mask_ds = rasterio.open(partial[1], "w", **_profile(info, "uint8"))
+        with dataset, rasterio.Env(GDAL_CACHEMAX=64), probs_ds, mask_ds:
             writer = _BlockWriter(probs_ds, mask_ds, threshold)
 
             def read(row, col, size):

@@ -169,7 +169,7 @@ def load_model(weights):
         The file does not exist, is not a Keras model, or does not fit the
         U-Net its ``run.json`` describes.
     """
-    import keras
+    from unet_course.backend import keras
 
     path = Path(weights)
     if path.is_dir():
