@@ -183,3 +183,17 @@ def test_an_existing_output_folder_needs_overwrite(scene, tmp_path, capsys):
     assert code == 1 and "exists" in err and "--overwrite" in err and not any(out.iterdir())
     assert _run(capsys, "predict", scene["image"], "--weights", scene["weights"], "--out", out,
                 "--quiet", "--overwrite")[0] == 0
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--threshold", "1.5", "--threshold must be a number in [0, 1]"),
+    ("--overlap", "128", "--overlap 128 must be smaller than the window of 128 px"),
+    ("--batch-size", "0", "--batch-size must be a whole number >= 1"),
+    ("--min-area", "-1", "--min-area must be a number >= 0"),
+])
+def test_bad_options_fail_before_anything_is_written(scene, tmp_path, capsys, option, value, words):
+    out = tmp_path / "out"
+    code, _, err = _run(capsys, "predict", scene["image"], "--weights", scene["weights"],
+                        "--out", out, "--quiet", option, value)
+    assert code == 1 and words in err, err
+    assert not out.exists()

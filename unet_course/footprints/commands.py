@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_course.footprints import FootprintError
+from unet_course.validate import probability, whole_number
 
 __all__ = ["MIN_AREA_PX", "SIMPLIFY_PX", "predict_images", "building_table",
            "add_footprint_commands", "run_predict", "run_evaluate_footprints"]
@@ -80,9 +81,19 @@ def predict_images(images, weights, out, overwrite=False, overlap=None, threshol
     out = _check_out(out, overwrite)
     if not images:
         raise FootprintError("no image given; expected one or more IMAGE.tif")
+    threshold = probability(threshold, "--threshold", error=FootprintError)
+    batch_size = whole_number(batch_size, "--batch-size", error=FootprintError)
+    if overlap is not None:
+        overlap = whole_number(overlap, "--overlap", minimum=0, error=FootprintError)
+    for value, name in ((min_area_px, "--min-area"), (simplify_px, "--simplify")):
+        if not value >= 0:
+            raise FootprintError(f"{name} must be a number >= 0, got {value!r}")
     _check_images(images)
     model, scale = load_model(weights)
-    _check_images(images, model_window(model, scale)[0])
+    window = model_window(model, scale)[0]
+    if overlap is not None and overlap >= window:
+        raise FootprintError(f"--overlap {overlap} must be smaller than the window of {window} px")
+    _check_images(images, window)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"weights": str(weights), "scale": scale, "threshold": threshold,
                "min_area_px": min_area_px, "simplify_px": simplify_px, "regularise": regularise,
