@@ -32,7 +32,8 @@ __all__ = ["MIN_AREA_PX", "SIMPLIFY_PX", "predict_images", "building_table",
 
 #: Default area filter, in source pixels (about 22 m² at the real data's 1.17 m).
 MIN_AREA_PX = 16
-#: Default simplification tolerance, in source pixels.
+#: Default simplification tolerance, in pixels of the model's resolution (2 source pixels for a
+#: ``laptop`` model, whose mask edges step by 2 source pixels).
 SIMPLIFY_PX = 1.0
 
 
@@ -69,8 +70,9 @@ def predict_images(images, weights, out, overwrite=False, overlap=None, threshol
                    batch_size=8, progress=True):
     """Footprints of every image into ``out`` (``unet-course predict``, lesson 10).
 
-    ``min_area_px`` and ``simplify_px`` are in source pixels (converted to map
-    units with each image's pixel size). Returns the summary written to
+    ``min_area_px`` is in source pixels, ``simplify_px`` in pixels of the
+    model's resolution (source pixels divided by the scale), both converted to
+    map units with each image's pixel size. Returns the summary written to
     ``out/summary.json``.
     """
     from unet_course.footprints.inference import predict_scene
@@ -107,7 +109,7 @@ def predict_images(images, weights, out, overwrite=False, overlap=None, threshol
                               overlap, threshold, batch_size, progress)
         polygons, crs = raster_polygons(names["mask.tif"])
         pixel = _pixel_size(names["mask.tif"])
-        polygons = clean_polygons(polygons, min_area_px * pixel ** 2, simplify_px * pixel,
+        polygons = clean_polygons(polygons, min_area_px * pixel ** 2, simplify_px * pixel / scale,
                                   regularise)
         fields = {"id": np.arange(len(polygons), dtype=np.int64),
                   "area": np.array([p.area for p in polygons], float)}
@@ -167,7 +169,8 @@ def add_footprint_commands(commands):
     predict.add_argument("--min-area", type=float, default=MIN_AREA_PX, metavar="PX",
                          help=f"drop buildings smaller than this many pixels (default {MIN_AREA_PX})")
     predict.add_argument("--simplify", type=float, default=SIMPLIFY_PX, metavar="PX",
-                         help=f"simplification tolerance in pixels (default {SIMPLIFY_PX:g})")
+                         help="simplification tolerance in pixels of the model's resolution "
+                              f"(default {SIMPLIFY_PX:g})")
     predict.add_argument("--regularise", action="store_true", help="right-angle outlines")
     predict.add_argument("--batch-size", type=int, default=8, help="windows per model call")
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
