@@ -19,6 +19,7 @@ The core, in the order the lessons teach it:
 - :mod:`unet_course.losses`        -- BCE, weighted BCE, Dice, BCE + Dice (lessons 2, 3)
 - :mod:`unet_course.model`         -- encoder, bottleneck, decoder blocks, the U-Net (lessons 4-6)
 - :mod:`unet_course.rundir`        -- the run folder: its files, readers and writers (lesson 7)
+- :mod:`unet_course.accelerator`   -- precision and XLA chosen for the machine, or forced (lesson 7)
 - :mod:`unet_course.train`         -- the seed's training recipe with callbacks (lessons 4, 5, 7)
 - :mod:`unet_course.metrics`       -- confusion counts, Dice, IoU, precision, recall (lessons 2, 8)
 - :mod:`unet_course.evaluate`      -- predictions, test-metric tables against the seed (lesson 8)
