@@ -40,8 +40,8 @@ WRONG = {
     "dice_everything": ["dice_everything = 1 - 2 * 0.15 / 1.15", "dice_everything = 0.95"],
     "found_count": ["def found_count(c, m):\n    return int(np.sum(c > m))",
                     "def found_count(c, m):\n    return np.mean(c >= m)"],
-    "fan_in": ["def fan_in(s):\n    return s[0] * s[1] * s[2] * s[3]",
-               "def fan_in(s):\n    return s[0] * s[1] * s[3]"],
+    "kernel_fan_in": ["def kernel_fan_in(s):\n    return s[0] * s[1] * s[2] * s[3]",
+               "def kernel_fan_in(s):\n    return s[0] * s[1] * s[3]"],
     "gain": ["def gain(n, v):\n    return n * v", "def gain(n, v):\n    return v / 2"],
     "rms_after_10": ["rms_after_10 = 0.5 ** 10", "rms_after_10 = 1.0"],
     "inverted_dropout": ["def inverted_dropout(v, k, r):\n    return v * k",
@@ -272,6 +272,27 @@ def test_every_lesson_practises_and_shows_its_code(path):
     for call in shows:
         shown = ast.unparse(call.args[0]).rsplit(".", 1)[-1]
         assert shown not in graded, f"{path.name} shows {shown}, which an assignment grades"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
+def test_no_lesson_cell_uses_an_answer_name_for_something_else(path):
+    """A student's ``def fan_in`` must not replace a lesson variable ``fan_in`` used elsewhere."""
+    nb = nbformat.read(str(path), as_version=4)
+    answers = set(vars(practice.for_lesson(int(path.name[:2]))))
+    clashes = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code" or ".check()" in cell.source:
+            continue
+        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                           for line in cell.source.splitlines())
+        for node in ast.walk(ast.parse(source)):
+            name = (node.id if isinstance(node, ast.Name) else node.arg if isinstance(node, ast.arg)
+                    else node.name if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else None)
+            if isinstance(node, ast.alias):
+                name = node.asname or node.name.split(".")[0]
+            if name in answers:
+                clashes.add(name)
+    assert not clashes, f"{path.name}: cells outside the exercises use the answer names {sorted(clashes)}"
 
 
 def test_the_graded_names_include_the_assignments_references():

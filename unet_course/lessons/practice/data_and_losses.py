@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from unet_course.grading.messages import expect_close, fail
-from unet_course.lessons.practice.exercise import Exercise, call, expect_number, same_array
+from unet_course.lessons.practice.exercise import Exercise, call, expect_cases, expect_number, same_array
 
 # --- lesson 1: tiles and masks, splits ------------------------------------------
 
@@ -42,11 +42,9 @@ def _check_tile_distance(fn):
              (((0, 0), (300, 300), 300), 1.0, "corner to corner"),
              (((0, 0), (900, 300), 300), 3.0, "three tiles apart in x, one in y"),
              (((600, 600), (600, 600), 300), 0.0, "the same tile")]
-    for args, expected, what in cases:
-        shown = f"tile_distance{args} ({what})"
-        expect_number(shown, call(fn, *args, shown=shown), expected, 1e-9,
-                      hint="tiles that touch at a corner are neighbours too: count the larger of the "
-                           "two steps, not their diagonal or their sum")
+    expect_cases(fn, "tile_distance", cases, 1e-9,
+                 hint="tiles that touch at a corner are neighbours too: count the larger of the "
+                      "two steps, not their diagonal or their sum")
 
 
 TILE_DISTANCE = Exercise(

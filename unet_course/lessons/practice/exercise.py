@@ -27,7 +27,7 @@ import numpy as np
 from unet_course.grading.messages import expect_close, fail, show
 from unet_course.source import SourceView
 
-__all__ = ["Exercise", "NotWritten", "call", "expect_number", "same_array"]
+__all__ = ["Exercise", "NotWritten", "call", "expect_number", "expect_cases", "same_array"]
 
 CORRECT, MISSING, WRONG = "correct", "missing", "wrong"
 
@@ -63,6 +63,14 @@ def expect_number(shown, got, expected, tol, hint):
         fail(f"{shown} should be one number", "a number such as 0.25", got,
              hint="None means a function without `return`; a list or an array holds several numbers")
     expect_close(shown, number, expected, tol, hint)
+
+
+def expect_cases(fn, name, cases, tol, hint):
+    """Call ``fn(*args)`` for each ``(args, expected number, what)`` and fail at the first wrong one."""
+    for args, expected, what in cases:
+        listed = ", ".join(f"{arg:.6g}" if isinstance(arg, float) else repr(arg) for arg in args)
+        shown = f"{name}({listed})" + (f" ({what})" if what else "")
+        expect_number(shown, call(fn, *args, shown=shown), expected, tol, hint)
 
 
 class Exercise:

@@ -8,28 +8,27 @@ from __future__ import annotations
 import numpy as np
 
 from unet_course.grading.messages import fail
-from unet_course.lessons.practice.exercise import Exercise, call, expect_number, same_array
+from unet_course.lessons.practice.exercise import Exercise, call, expect_cases, expect_number, same_array
 
 # --- lesson 4: kernel initializers ----------------------------------------------
 
 
 def _check_fan_in(fn):
-    cases = [((3, 3, 32, 32), 288), ((3, 3, 3, 32), 27), ((2, 2, 64, 32), 256), ((1, 1, 32, 1), 32)]
-    for shape, expected in cases:
-        shown = f"fan_in({shape})"
-        expect_number(shown, call(fn, shape, shown=shown), expected, 1e-9,
-                      hint="a kernel's shape is (height, width, input channels, filters): one output "
-                           "value reads the window over every input channel, whatever the filters")
+    cases = [(((3, 3, 32, 32),), 288, ""), (((3, 3, 3, 32),), 27, ""), (((2, 2, 64, 32),), 256, ""),
+             (((1, 1, 32, 1),), 32, "")]
+    expect_cases(fn, "kernel_fan_in", cases, 1e-9,
+                 hint="a kernel's shape is (height, width, input channels, filters): one output "
+                      "value reads the window over every input channel, whatever the filters")
 
 
 FAN_IN = Exercise(
-    4, "fan_in",
-    "write fan_in(kernel_shape): how many inputs one output value of a convolution sums over, for a "
+    4, "kernel_fan_in",
+    "write kernel_fan_in(kernel_shape): how many inputs one output value of a convolution sums over, for a "
     "kernel of shape (kh, kw, c_in, c_out).",
     ("The fan-in counts the products one output value adds up: the positions of the window times the "
      "channels it reads.",
      "fan_in = kernel height × kernel width × input channels; the number of filters does not enter."),
-    "def fan_in(kernel_shape):\n    kh, kw, c_in, _ = kernel_shape\n    return kh * kw * c_in\n",
+    "def kernel_fan_in(kernel_shape):\n    kh, kw, c_in, _ = kernel_shape\n    return kh * kw * c_in\n",
     _check_fan_in,
 )
 
@@ -37,11 +36,9 @@ FAN_IN = Exercise(
 def _check_gain(fn):
     cases = [((288, 1 / 288), 0.5, "LeCun normal"), ((288, 2 / 288), 1.0, "He normal"),
              ((27, 1.0), 13.5, "a normal of variance 1 on 27 inputs")]
-    for args, expected, what in cases:
-        shown = f"gain{tuple(round(a, 6) for a in args)} ({what})"
-        expect_number(shown, call(fn, *args, shown=shown), expected, 1e-6,
-                      hint="the sum over the fan-in multiplies the mean square by fan_in * Var(w), and "
-                           "the relu keeps only half of it")
+    expect_cases(fn, "gain", cases, 1e-6,
+                 hint="the sum over the fan-in multiplies the mean square by fan_in * Var(w), and "
+                      "the relu keeps only half of it")
 
 
 GAIN = Exercise(
@@ -131,12 +128,10 @@ SPATIAL_DROPOUT = Exercise(
 
 
 def _check_conv_params(fn):
-    cases = [((3, 3, 32), 3 * 3 * 3 * 32 + 32), ((3, 32, 32), 9248), ((2, 64, 32), 8224),
-             ((1, 32, 1), 33)]
-    for args, expected in cases:
-        shown = f"conv_params{args}"
-        expect_number(shown, call(fn, *args, shown=shown), expected, 1e-9,
-                      hint="each filter has one k x k kernel for every input channel, and one bias")
+    cases = [((3, 3, 32), 3 * 3 * 3 * 32 + 32, "the first convolution of encoder 1"),
+             ((3, 32, 32), 9248, ""), ((2, 64, 32), 8224, "a transposed convolution"), ((1, 32, 1), 33, "the head")]
+    expect_cases(fn, "conv_params", cases, 1e-9,
+                 hint="each filter has one k x k kernel for every input channel, and one bias")
 
 
 CONV_PARAMS = Exercise(
