@@ -239,15 +239,19 @@ def _graded_names():
     return names
 
 
+def _tree(cell):
+    """The syntax tree of a code cell, its IPython magics and shell lines left out."""
+    return ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                               for line in cell.source.splitlines()))
+
+
 def _calls(nb, name):
     """Every call ``...name(...)`` in the notebook's code cells."""
     found = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                           for line in cell.source.splitlines())
-        for node in ast.walk(ast.parse(source)):
+        for node in ast.walk(_tree(cell)):
             if isinstance(node, ast.Call):
                 func = node.func
                 if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")) == name:
@@ -283,9 +287,7 @@ def test_no_lesson_cell_uses_an_answer_name_for_something_else(path):
     for cell in nb.cells:
         if cell.cell_type != "code" or ".check()" in cell.source:
             continue
-        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                           for line in cell.source.splitlines())
-        for node in ast.walk(ast.parse(source)):
+        for node in ast.walk(_tree(cell)):
             name = (node.id if isinstance(node, ast.Name) else node.arg if isinstance(node, ast.arg)
                     else node.name if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else None)
             if isinstance(node, ast.alias):
