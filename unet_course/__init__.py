@@ -14,6 +14,7 @@ The core, in the order the lessons teach it:
 
 - :mod:`unet_course.profiles`      -- smoke / laptop / full settings (every lesson)
 - :mod:`unet_course.validate`      -- the shared argument checks: whole numbers, probabilities (every lesson)
+- :mod:`unet_course.source`        -- ``show_source``: the package's code, shown in the lesson (every lesson)
 - :mod:`unet_course.backend`       -- TensorFlow and Keras, imported once and quietly (lessons 3-9)
 - :mod:`unet_course.data`          -- synthetic scenes, real tiles, splits, tf.data (lessons 1, 2, 9)
 - :mod:`unet_course.losses`        -- BCE, weighted BCE, Dice, BCE + Dice (lessons 2, 3)
@@ -35,7 +36,16 @@ from unet_course.profiles import Profile, profile
 
 __version__ = "0.1.0"
 
-__all__ = ["Profile", "profile", "check_version", "__version__"]
+__all__ = ["Profile", "profile", "check_version", "show_source", "__version__"]
+
+
+def __getattr__(name):
+    """``unet_course.show_source``, loaded on first use so ``import unet_course`` stays light."""
+    if name == "show_source":
+        from unet_course.source import show_source
+
+        return show_source
+    raise AttributeError(f"module 'unet_course' has no attribute {name!r}")
 
 
 def check_version(written_for: str) -> str:
