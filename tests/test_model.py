@@ -23,12 +23,12 @@ def seed_layers(f=32, init="LecunNormal", rate=0.1):
     layers = [("InputLayer", {})]
     for filters in (f, 2 * f, 4 * f, 8 * f):
         layers += conv(filters, init, rate) * 2
-        layers += [("MaxPooling2D", {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid"})]
+        layers += [("MaxPooling2D", {"pool_size": (2, 2), "strides": (2, 2), "padding": "same"})]
     layers += conv(16 * f, init, rate) * 2
     for filters in (8 * f, 4 * f, 2 * f, f):
         layers += [("Conv2DTranspose", {"filters": filters, "kernel_size": (2, 2),
                                          "strides": (2, 2), "padding": "same",
-                                         "activation": "linear", "init": init})]
+                                         "activation": "relu", "init": init})]
         layers += [("Concatenate", {})]
         layers += conv(filters, init, rate) * 2
     layers += [("Conv2D", {"filters": 1, "kernel_size": (1, 1), "strides": (1, 1),
