@@ -3,8 +3,8 @@
 Each graded function of an assignment notebook has a test cell of one line,
 ``grading.check_<name>(<name>)``, and a hidden block that calls the same
 check with ``hidden=True`` (other shapes, filters, rates and values). Checks
-raise ``AssertionError`` with what was called, expected versus got, and a
-hint. The machinery they share: :mod:`unet_course.grading.common` (calling
+raise ``CheckFailed`` (an ``AssertionError``) with what was called, expected
+versus got, and a hint; a notebook shows that message alone. The machinery they share: :mod:`unet_course.grading.common` (calling
 student code, the reference shortcut, stand-ins),
 :mod:`unet_course.grading.messages` (expected versus got, hints) and
 :mod:`unet_course.grading.architecture` (the aligned layer table).

@@ -20,9 +20,10 @@ student's function may call (``encoder_block`` inside ``build_unet``). While
 it is checked, the references take their place in the notebook's globals, so
 a wrong block costs only its own points. Everything is restored afterwards.
 
-Frames of this package carry ``__tracebackhide__``, so IPython (and hence
-nbgrader's feedback) skips the grading code between the test cell's line and
-the frame that raised the message.
+A failing check raises :class:`~unet_course.grading.messages.CheckFailed`,
+which IPython (and hence nbgrader's Validate and feedback) shows as the
+message alone, after the student's own failing lines when their code raised.
+Frames of this package also carry ``__tracebackhide__`` for debuggers.
 """
 from __future__ import annotations
 
@@ -292,7 +293,7 @@ class Item:
         if error is not None:
             try:
                 fail(f"{shown} raised {type(error).__name__}: {error}",
-                     hint=hint or "the traceback above shows the line of your code that failed")
+                     hint=hint or "the lines above show where your code failed")
             except AssertionError as message:
                 raise message from error
         return result
