@@ -64,10 +64,9 @@ WRONG = {
          "    return reference(y_true, y_prob, threshold)\n    union"),
     ],
     "a3_unet_blocks": [
-        ("no-dropout", "encoder_block", "    skip = layers.SpatialDropout2D(dropout_rate)(x)",
-         "    skip = x"),
-        ("swapped-concat", "decoder_block", "Concatenate()([up, connections])",
-         "Concatenate()([connections, up])"),
+        ("no-dropout", "encoder_block", "    s = layers.SpatialDropout2D(dropout_rate)(s)\n", ""),
+        ("swapped-concat", "decoder_block", "concatenate([x, connections]",
+         "concatenate([connections, x]"),
         ("shallow-unet", "build_unet", "filters * 16", "filters * 8"),
     ],
     "a4_train_evaluate": [

@@ -88,8 +88,8 @@ def check_binarize_label(binarize_label, hidden=False):
                  (labels[0] >= 0.5).astype(np.uint8), HINT_RULES, dtype=np.uint8)
     BINARIZE.raises(binarize_label, labels[0], rule=bad_rule, error=ValueError,
                     shown=f"binarize_label(label, rule={bad_rule!r})",
-                    hint="check the rule first: raise ValueError(f\"unknown rule {rule!r}; "
-                         "expected 'threshold' or 'truncate'\")")
+                    hint="a rule other than the two named ones is a mistake of the caller: "
+                         "raise ValueError, and say which rule was given and which exist")
 
 
 def _check_number(item, fn, cases, expected_fn, tol, hint):
