@@ -62,6 +62,15 @@ WRONG = {
                     "optimizer steps"),
     "error_map": ("(1 - alpha) * grey[where] + alpha *", "0.3 * grey[where] + 0.7 *", True,
                   "alpha=0.4"),
+    "spatial_block_split": ("cells = np.floor(origins / block_size).astype(np.int64)",
+                            "cells = np.floor(origins / 300.0).astype(np.int64)", False,
+                            "have tiles in more than one split"),
+    "DatasetDice": ("        self.tp.assign_add(", "        self.tp.assign(", False,
+                    "DatasetDice() after 3 batches"),
+    "augment_pair": ("    mask = tf.cond(flip, lambda: tf.image.flip_left_right(mask), lambda: mask)\n",
+                     "", False, "the image and the mask were moved differently"),
+    "choose_threshold": ("    for threshold in sorted(thresholds):", "    for threshold in thresholds:",
+                         True, "thresholds=(0.4, 0.1, 0.3, 0.2)"),
 }
 
 

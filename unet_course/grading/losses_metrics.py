@@ -8,6 +8,9 @@ threshold (a pixel is building when its probability is *greater than* the
 threshold). Every value is compared with the package's numpy twins in
 :mod:`unet_course.losses` and :mod:`unet_course.metrics`.
 
+``DatasetDice``, a Keras metric that accumulates the Dice over batches, is
+checked in :mod:`unet_course.grading.dataset_metric`.
+
 Hidden checks use other shapes, other ``smooth`` values and thresholds, and
 batches where the per-image mean and the batch-wide value differ.
 """
@@ -16,11 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from unet_course.grading.common import Item, quiet
+from unet_course.grading.dataset_metric import DATASET_DICE, check_DatasetDice  # noqa: F401
 from unet_course.grading.messages import as_float, expect_array, expect_close, fail, show
 
 __all__ = ["check_bce_loss", "check_dice_loss", "check_bce_dice_loss", "check_dice_metric",
            "check_iou_score", "check_precision_score", "check_recall_score",
-           "check_error_map_masks"]
+           "check_error_map_masks", "check_DatasetDice"]
 
 _L3 = 'lesson 3 "BCE versus Dice"'
 _L8 = 'lesson 8 "Evaluation and error maps"'

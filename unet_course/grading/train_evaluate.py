@@ -13,6 +13,8 @@
   (the reference falls by about twice that). The hidden check trains one
   more epoch in batches of 16 on the model the visible check trained, which
   Keras does without tracing its training step again;
+- ``augment_pair`` and ``choose_threshold``: see
+  :mod:`unet_course.grading.augment_threshold`;
 - ``error_map(image, y_true, y_pred, alpha=0.7)``: compared pixel by pixel
   with :func:`unet_course.viz.error_map`, within 1 grey level for rounding.
 
@@ -24,10 +26,13 @@ import math
 
 import numpy as np
 
+from unet_course.grading.augment_threshold import (  # noqa: F401 - their Items too
+    AUGMENT, THRESHOLD, check_augment_pair, check_choose_threshold)
 from unet_course.grading.common import Item, quiet
 from unet_course.grading.messages import as_float, expect_close, fail, show
 
-__all__ = ["check_compile_unet", "check_train_model", "check_error_map", "MIN_IMPROVEMENT"]
+__all__ = ["check_compile_unet", "check_train_model", "check_augment_pair",
+           "check_choose_threshold", "check_error_map", "MIN_IMPROVEMENT"]
 
 _L7 = 'lesson 7 "Training"'
 _L8 = 'lesson 8 "Evaluation and error maps"'
