@@ -79,6 +79,14 @@ WRONG = {
     ],
 }
 
+#: A wrong submission that ``nbgrader validate`` also checks, as a student's Validate button does.
+VALIDATE = {"a1_data_imbalance": "off-by-rule", "a2_losses_metrics": "per-image-dice"}
+
+#: What must not reach a student: the grading package's frames and IPython's traceback around
+#: them (a blank submission's ungraded cells still show tracebacks of its own stubs).
+GRADING_FRAMES = ("unet_course/grading", "messages.py", "common.py", "skipping hidden",
+                  "Traceback (most recent call last)")
+
 #: The longest first, so that two at a time finish together.
 CASES = [name for name in sorted(grading.ITEMS, reverse=True) if (ROOT / "solutions" / name).is_dir()]
 
@@ -91,11 +99,12 @@ def _env():
     return env
 
 
-def nbgrader(course, *args, timeout=540):
+def nbgrader(course, *args, timeout=540, check=True):
     """Run one nbgrader command in ``course``; fail with its output when it fails."""
     done = subprocess.run([str(SCRIPTS / "nbgrader"), *args], cwd=course, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    assert not check or done.returncode == 0, (
+        f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout + done.stderr
 
 
@@ -166,6 +175,10 @@ def run_course(assignment, tmp_path):
         target = course / "submitted" / student / assignment / source_path.name
         target.parent.mkdir(parents=True)
         nbformat.write(nb, str(target))
+    validated = None
+    if assignment in VALIDATE:
+        target = course / "submitted" / VALIDATE[assignment] / assignment / source_path.name
+        validated = nbgrader(course, "validate", str(target), check=False)
     graded = time.perf_counter()
     log = nbgrader(course, "autograde", assignment, "--create", "--force")
     seconds = time.perf_counter() - graded
@@ -176,6 +189,7 @@ def run_course(assignment, tmp_path):
     with open(course / "grades.csv", newline="") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
     return {"course": course, "released": released, "notebook": notebook, "log": log,
+            "validated": validated,
             "rows": rows, "students": sorted(subs), "seconds_per_submission": seconds / len(subs),
             "seconds": time.perf_counter() - started}
 
@@ -231,3 +245,18 @@ def test_feedback_is_generated(graded, assignment):
             assert "is not written yet" in text
         if student.startswith("shortcut"):
             assert "earns nothing for this item" in text
+        if student != "solution":
+            assert "Check failed:" in text, f"no check message in {page}"
+            for frame in GRADING_FRAMES[:-1] if student == "blank" else GRADING_FRAMES:
+                assert frame not in text, f"{frame!r} shown to {student} in {page}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", sorted(VALIDATE))
+def test_validate_shows_the_message_alone(graded, assignment):
+    """nbgrader validate (the student's Validate button) shows the check's message, no grading frames."""
+    output = graded[assignment]["validated"]
+    assert "VALIDATION FAILED" in output and "Check failed:" in output, output[-3000:]
+    assert "expected:" in output and "Hint:" in output, output[-3000:]
+    for frame in GRADING_FRAMES:
+        assert frame not in output, f"{frame!r} in nbgrader validate's output:\n{output[-3000:]}"
