@@ -29,12 +29,15 @@ Examples
 """
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import layers
 
 from unet_course.validate import probability, whole_number
 
-__all__ = ["encoder_block", "bottleneck", "decoder_block", "build_unet", "DEPTH"]
+__all__ = ["encoder_block", "bottleneck", "decoder_block", "build_unet", "DEPTH",
+           "receptive_field", "level_costs"]
 
 #: Number of encoder (and decoder) blocks: the input shrinks by 2**DEPTH = 16.
 DEPTH = 4
@@ -252,3 +255,65 @@ def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
     # probabilities exact under mixed precision (lesson 7).
     outputs = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="unet")
+
+
+def receptive_field(model):
+    """Receptive field and stride, in input pixels, of one bottleneck position (lesson 6).
+
+    Walks the encoder path of a :func:`build_unet` model up to the last
+    layer before the first transposed convolution: each k x k convolution
+    widens the field by ``(k - 1) * stride`` and each pooling by
+    ``(pool - 1) * stride`` before multiplying the stride by its own. For the
+    seed's network a bottleneck position is 16 pixels from its neighbour but
+    sees 140 x 140 pixels of the tile.
+
+    Returns
+    -------
+    (int, int)
+        ``(field, stride)``.
+    """
+    field, stride = 1, 1
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2DTranspose":
+            break
+        config = layer.get_config()
+        if kind == "Conv2D":
+            field += (config["kernel_size"][0] - 1) * stride
+            stride *= config["strides"][0]
+        elif kind == "MaxPooling2D":
+            field += (config["pool_size"][0] - 1) * stride
+            stride *= config["strides"][0]
+    return field, stride
+
+
+def level_costs(model):
+    """Parameters, multiply-adds and activations of each level of the U, per tile (lesson 6).
+
+    A level is one height of the U (level 0 at full size, level ``DEPTH`` the
+    bottleneck). A convolution's multiply-adds are its kernel weights times
+    the positions it runs at (its output's for ``Conv2D``, its input's for
+    the stride-2 ``Conv2DTranspose``); activations are the numbers every
+    layer of the level outputs, which training must keep for the backward pass.
+
+    Returns
+    -------
+    list of dict
+        One per level, top first: ``level``, ``size`` (height), ``params``,
+        ``multiply_adds``, ``activations``.
+    """
+    height = model.input_shape[1]
+    levels = {}
+    for layer in model.layers[1:]:
+        shape = tuple(layer.output.shape)[1:]
+        level = round(math.log2(height / shape[0]))
+        row = levels.setdefault(level, {"level": level, "size": shape[0], "params": 0,
+                                        "multiply_adds": 0, "activations": 0})
+        row["params"] += layer.count_params()
+        row["activations"] += math.prod(shape)
+        kind = type(layer).__name__
+        if kind in ("Conv2D", "Conv2DTranspose"):
+            weights = math.prod(layer.kernel.shape)
+            source = tuple(layer.input.shape)[1:3] if kind == "Conv2DTranspose" else shape[:2]
+            row["multiply_adds"] += weights * math.prod(source)
+    return [levels[k] for k in sorted(levels)]
