@@ -1,14 +1,18 @@
 """The seed's own code, typed into the assignments as a student would (issue 11, items 1 and 4).
 
 The seed's ``encoder_block``, ``baseline_layer`` (the assignment's
-``bottleneck``) and ``decoder_block`` are pasted below verbatim, with the
-seed's imports, into assignment 3's cells: they earn full marks, visible and
+``bottleneck``) and ``decoder_block``, as ``tests/test_seed_fidelity.py``
+transcribes them verbatim, are pasted with the seed's imports into
+assignment 3's cells: they earn full marks, visible and
 hidden. ``build_unet`` is the seed's ``unet()`` with the assignment's
 arguments in place of its constants, and the seed's head. The seed's
 ``dice_metric`` passes assignment 2's check except where the course
 deliberately differs (0/0), and there the message says so.
 """
+import inspect
+
 import pytest
+import test_seed_fidelity as fidelity
 from _grading_notebooks import define, solution_namespace
 
 from unet_course import grading
@@ -20,43 +24,10 @@ from keras.layers import Conv2D, Conv2DTranspose, Input, MaxPooling2D, SpatialDr
 from keras.models import Model
 """
 
-SEED_ENCODER = """
-def encoder_block(filters, inputs, dropout_rate=0.1, kernel_initializer='lecun_normal'):
-    x = Conv2D(filters, kernel_size=(3, 3), padding='same', strides=1, activation='relu',
-               kernel_initializer=kernel_initializer)(inputs)
-    x = SpatialDropout2D(dropout_rate)(x)
-    s = Conv2D(filters, kernel_size=(3, 3), padding='same', strides=1, activation='relu',
-               kernel_initializer=kernel_initializer)(x)
-    s = SpatialDropout2D(dropout_rate)(s)
-    p = MaxPooling2D(pool_size=(2, 2), padding='same')(s)
-    return s, p
-"""
-
-SEED_BASELINE = """
-def baseline_layer(filters, inputs, dropout_rate=0.1, kernel_initializer='lecun_normal'):
-    x = Conv2D(filters, kernel_size=(3, 3), padding='same', strides=1, activation='relu',
-               kernel_initializer=kernel_initializer)(inputs)
-    x = SpatialDropout2D(dropout_rate)(x)
-    x = Conv2D(filters, kernel_size=(3, 3), padding='same', strides=1, activation='relu',
-               kernel_initializer=kernel_initializer)(x)
-    x = SpatialDropout2D(dropout_rate)(x)
-    return x
-bottleneck = baseline_layer
-"""
-
-SEED_DECODER = """
-def decoder_block(filters, connections, inputs, dropout_rate=0.1, kernel_initializer='lecun_normal'):
-    x = Conv2DTranspose(filters, kernel_size=(2, 2), padding='same', activation='relu', strides=2,
-                        kernel_initializer=kernel_initializer)(inputs)
-    skip_connections = concatenate([x, connections], axis=-1)
-    x = Conv2D(filters, kernel_size=(3, 3), padding='same', activation='relu',
-               kernel_initializer=kernel_initializer)(skip_connections)
-    x = SpatialDropout2D(dropout_rate)(x)
-    x = Conv2D(filters, kernel_size=(3, 3), padding='same', activation='relu',
-               kernel_initializer=kernel_initializer)(x)
-    x = SpatialDropout2D(dropout_rate)(x)
-    return x
-"""
+#: The seed's blocks, from the one transcription of its listings (tests/test_seed_fidelity.py).
+SEED_ENCODER = inspect.getsource(fidelity.encoder_block)
+SEED_BASELINE = inspect.getsource(fidelity.baseline_layer) + "bottleneck = baseline_layer\n"
+SEED_DECODER = inspect.getsource(fidelity.decoder_block)
 
 #: The seed's unet() with the assignment's arguments in place of 256x256x3, 32, 0.1, lecun_normal.
 SEED_UNET = """

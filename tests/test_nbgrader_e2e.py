@@ -8,8 +8,9 @@ For each assignment, in a temporary course directory outside the repository
    byte for byte (``assignments/`` is stale otherwise: ``make assignments``);
 2. submissions go to ``submitted/<student>/<assignment>/<notebook>.ipynb``:
    the solution filled into the released notebook, the released notebook
-   blank, and crafted wrong submissions, each wrong in exactly one item
-   (among them a reference shortcut);
+   blank, crafted wrong submissions, each wrong in exactly one item
+   (among them a reference shortcut), and for assignment 3 the seed's own
+   block code typed in (full marks);
 3. one ``nbgrader autograde`` call grades them all; written answers are
    graded by hand through nbgrader's ``Gradebook`` API, as the formgrader does;
 4. ``nbgrader generate_feedback`` writes an HTML page per student, and
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_grading_seed import SEED_BASELINE, SEED_DECODER, SEED_ENCODER, SEED_IMPORTS, SEED_UNET
 
 from unet_course import grading
 
@@ -79,6 +81,11 @@ WRONG = {
     ],
 }
 
+#: Submissions that must earn every automatic point: the seed's own block code, typed in.
+FULL_MARKS = {"a3_unet_blocks": {"seed-verbatim": {
+    "encoder_block": SEED_IMPORTS + SEED_ENCODER, "bottleneck": SEED_BASELINE,
+    "decoder_block": SEED_DECODER, "build_unet": SEED_UNET}}}
+
 #: A wrong submission that ``nbgrader validate`` also checks, as a student's Validate button does.
 VALIDATE = {"a1_data_imbalance": "off-by-rule", "a2_losses_metrics": "per-image-dice"}
 
@@ -120,12 +127,12 @@ def submissions(assignment, source_nb, released_nb):
                  for cell in source_nb.cells
                  if cell.metadata.get("nbgrader", {}).get("solution")}
 
-    def filled(item=None, old=None, new=None):
+    def filled(item=None, old=None, new=None, answers=None):
         nb = nbformat.from_dict(released_nb)
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id in solutions and cell.metadata["nbgrader"].get("solution"):
-                cell.source = solutions[grade_id]
+                cell.source = (answers or {}).get(grade_id, solutions[grade_id])
                 if grade_id == item:
                     assert old in cell.source, f"{assignment}: {old!r} not in {item}'s solution"
                     cell.source = cell.source.replace(old, new)
@@ -134,6 +141,8 @@ def submissions(assignment, source_nb, released_nb):
     subs = {"solution": filled(), "blank": nbformat.from_dict(released_nb)}
     for student, item, old, new in WRONG.get(assignment, []):
         subs[student] = filled(item, old, new)
+    for student, answers in FULL_MARKS.get(assignment, {}).items():
+        subs[student] = filled(answers=answers)
     return subs
 
 
@@ -144,6 +153,8 @@ def expected_scores(assignment):
     manual = sum(grading.MANUAL.get(assignment, {}).values())
     for student, item, _, _ in WRONG.get(assignment, []):
         scores[student] = total - manual - grading.ITEMS[assignment][item]
+    for student in FULL_MARKS.get(assignment, {}):
+        scores[student] = total - manual
     return scores
 
 
@@ -245,7 +256,7 @@ def test_feedback_is_generated(graded, assignment):
             assert "is not written yet" in text
         if student.startswith("shortcut"):
             assert "earns nothing for this item" in text
-        if student != "solution":
+        if student != "solution" and student not in FULL_MARKS.get(assignment, {}):
             assert "Check failed:" in text, f"no check message in {page}"
             for frame in GRADING_FRAMES[:-1] if student == "blank" else GRADING_FRAMES:
                 assert frame not in text, f"{frame!r} shown to {student} in {page}"

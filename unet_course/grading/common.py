@@ -35,7 +35,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from unet_course.grading.messages import fail, show
+from unet_course.grading.messages import error_text, fail, show
 
 __all__ = ["ReferenceUsed", "Item", "quiet", "is_reference"]
 
@@ -262,7 +262,7 @@ class Item:
         result, caught = self._run(fn, args, kwargs)
         if isinstance(caught, error):
             return
-        got = f"{type(caught).__name__}: {caught}" if caught is not None else f"no error (returned {show(result)})"
+        got = error_text(caught) if caught is not None else f"no error (returned {show(result)})"
         fail(f"{shown} should raise {error.__name__}", error.__name__, got, hint=hint)
 
     def call(self, fn, *args, shown, hint=None, target=None, **kwargs):
@@ -292,7 +292,7 @@ class Item:
         result, error = self._run(fn, args, kwargs, target)
         if error is not None:
             try:
-                fail(f"{shown} raised {type(error).__name__}: {error}",
+                fail(f"{shown} raised {error_text(error)}",
                      hint=hint or "the lines above show where your code failed")
             except AssertionError as message:
                 raise message from error

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CheckFailed", "fail", "show", "as_float", "close", "expect_close", "expect_array"]
+__all__ = ["CheckFailed", "error_text", "fail", "show", "as_float", "close", "expect_close", "expect_array"]
 
 _MISSING = object()
 _PACKAGE = str(Path(__file__).resolve().parents[1])
@@ -57,6 +57,24 @@ class CheckFailed(AssertionError):
                         lines.append(f"    {frame.line.strip()}")
         lines.append(f"\x1b[0;31mCheck failed:\x1b[0m {self}")
         return "\n".join(lines).splitlines()
+
+
+def error_text(error):
+    """``"TypeError: ..."`` for a student's exception, without this package's frames.
+
+    TensorFlow writes the graph's stack into its messages (``File ".../grading/...",
+    line 106, in step``); those lines, and the source line under each, are left out.
+    """
+    lines, skip = [], False
+    for line in str(error).splitlines():
+        if skip:
+            skip = False
+            continue
+        if line.strip().startswith("File ") and _PACKAGE in line:
+            skip = True
+            continue
+        lines.append(line)
+    return f"{type(error).__name__}: " + "\n".join(lines).strip()
 
 
 def _is_student_code(filename):
