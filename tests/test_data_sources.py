@@ -135,5 +135,5 @@ def test_resize_tiles_against_block_means():
     assert resize_tiles(tiles, 8) is tiles
     large = resize_tiles(tiles, 16)
     assert large.images.shape == (3, 16, 16, 3) and set(np.unique(large.masks)) <= {0, 1}
-    with pytest.raises(DatasetError, match="size=0"):
+    with pytest.raises(DatasetError, match="size must be a whole number >= 1, got 0"):
         resize_tiles(tiles, 0)

@@ -1,4 +1,4 @@
-"""The notebook rules (design section 6), enforced on every committed notebook.
+"""The notebook rules, enforced on every committed notebook.
 
 Over ``course/*.ipynb`` and ``solutions/**/*.ipynb``:
 

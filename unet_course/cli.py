@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from unet_course.profiles import PROFILES
+from unet_course.validate import whole_number
 
 SOURCES = ("synthetic", "tiles:PATH", "massachusetts:PATH")
 
@@ -45,14 +46,11 @@ def data_source(text):
 
 
 def positive_int(text):
-    """Check an integer argument that must be 1 or more."""
+    """Check an integer argument that must be 1 or more (the message is argparse's usage line)."""
     try:
-        value = int(text)
+        return whole_number(int(text), "the value")
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
 
 
 def _common(parser, out_required=True, data_default=None):

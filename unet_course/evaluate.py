@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from unet_course.backend import keras
 from unet_course.data import make_dataset
-from unet_course.metrics import accuracy_score, confusion_counts, dice_score, scores_from_counts
+from unet_course.metrics import accuracy_score, confusion_counts, scores_from_counts, tile_dice
 
 __all__ = [
     "SEED_RESULTS", "SEED_LABEL_RULE", "REAL_BUILDING_FRACTION", "f1_score", "seed_comparison",
@@ -229,19 +229,6 @@ def metrics_table(metrics, reference=None):
                      f"({REAL_BUILDING_FRACTION[SEED_LABEL_RULE]:.1%} building; "
                      f"{1 - REAL_BUILDING_FRACTION['threshold']:.1%} under 'threshold', lesson 2)")
     return "\n".join(lines)
-
-
-def tile_dice(masks, probs, threshold=0.5):
-    """Dice of each tile on its own (1.0 for a tile with no building, none predicted).
-
-    Lesson 8 "Evaluation and error maps".
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(N,)``.
-    """
-    return np.array([dice_score(mask, prob, threshold) for mask, prob in zip(masks, probs)])
 
 
 def worst_tiles(masks, probs, k=4, threshold=0.5, with_buildings=False):

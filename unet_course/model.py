@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import math
 
-import keras
-from keras import layers
-
+from unet_course.backend import keras, layers
 from unet_course.validate import probability, whole_number
 
 __all__ = ["encoder_block", "bottleneck", "decoder_block", "build_unet", "DEPTH",

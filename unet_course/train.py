@@ -18,11 +18,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 import unet_course
+from unet_course.backend import tf, keras
 from unet_course.data import Splits, load_data, make_dataset
 from unet_course.losses import get_loss
 from unet_course.metrics import dataset_metrics
@@ -202,26 +201,35 @@ def configure_accelerator():
             "jit_compile": bool(gpus), "policy": policy}
 
 
-def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None):
-    """``build_unet`` sized by the profile, compiled by :func:`compile_unet` (lesson 7).
+def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=None, **unet_options):
+    """A seeded ``build_unet`` sized by the profile, compiled by :func:`compile_unet` (lesson 7).
 
-    With several GPUs the model is built under ``tf.distribute.MirroredStrategy``,
-    which splits each batch across them.
+    The one way the course makes a model to train: lessons 4 and 5 vary the
+    initializer and the dropout rate through ``unet_options``, the grading and
+    :func:`train_unet` use the defaults. With several GPUs the model is built
+    under ``tf.distribute.MirroredStrategy``, which splits each batch across them.
 
     Parameters
     ----------
     prof : unet_course.Profile
-        Gives the tile size (input ``(s, s, 3)``) and ``base_filters``.
+        Gives the tile size (input ``(s, s, 3)``), ``base_filters`` and the seed.
     loss, learning_rate
         See :func:`compile_unet`.
     accel : dict, optional
         What :func:`configure_accelerator` returned (default: call it now).
+    seed : int, optional
+        Seed of the starting weights (default ``prof.seed``).
+    **unet_options
+        Passed to :func:`unet_course.model.build_unet`, for example
+        ``kernel_initializer="he_normal"`` or ``dropout_rate=0.0``.
     """
     accel = accel or configure_accelerator()
+    keras.utils.set_random_seed(prof.seed if seed is None else seed)
     several = accel["gpus"] > 1
     strategy = tf.distribute.MirroredStrategy() if several else tf.distribute.get_strategy()
     with strategy.scope():
-        model = build_unet((prof.image_size, prof.image_size, 3), filters=prof.base_filters)
+        model = build_unet((prof.image_size, prof.image_size, 3), filters=prof.base_filters,
+                           **unet_options)
         return compile_unet(model, loss, learning_rate, jit_compile=accel["jit_compile"])
 
 

@@ -20,6 +20,7 @@ from unet_course.data.massachusetts import load_massachusetts
 from unet_course.data.splits import random_split, spatial_block_split
 from unet_course.data.synthetic import synthetic_tiles
 from unet_course.data.tiles import TileSet, load_tiles
+from unet_course.validate import whole_number
 
 SOURCES = ("synthetic", "tiles:PATH", "massachusetts:PATH")
 SPLIT_METHODS = ("random", "spatial")
@@ -37,7 +38,7 @@ class Splits:
 
 def _resize(stack: np.ndarray, size: int) -> np.ndarray:
     """Resize ``(N, H, W, C)`` to ``(N, size, size, C)`` float32: area average when shrinking."""
-    import tensorflow as tf
+    from unet_course.backend import tf
 
     method = "area" if size < stack.shape[1] else "bilinear"
     parts = [tf.image.resize(stack[i:i + RESIZE_CHUNK].astype(np.float32), (size, size),
@@ -53,8 +54,7 @@ def resize_tiles(tiles: TileSet, size: int) -> TileSet:
     when enlarged (bilinear); masks the same way, then thresholded at 0.5,
     so they stay 0/1. Names and origins are unchanged.
     """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise DatasetError(f"size={size!r}: expected a tile side in pixels >= 1")
+    whole_number(size, "size", error=DatasetError)
     if tiles.images.shape[1:3] == (size, size):
         return tiles
     images = np.clip(np.rint(_resize(tiles.images, size)), 0, 255).astype(np.uint8)

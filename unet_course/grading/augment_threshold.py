@@ -72,7 +72,7 @@ def _as_numpy(value, shown, what):
 def _augment(fn, image, mask, seed, shown):
     """The student's ``(image, mask)`` for one seed, as numpy arrays."""
     __tracebackhide__ = True
-    import tensorflow as tf
+    from unet_course.backend import tf
     result = AUGMENT.call(fn, tf.constant(image), tf.constant(mask[..., None]),
                           tf.constant(seed, tf.int64), shown=shown)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
@@ -116,7 +116,7 @@ def _check_one(shown, image, mask, out_image, out_mask, transforms):
 def _in_dataset(fn, image, mask, seed, shown):
     """Run ``fn`` inside ``tf.data.Dataset.map`` (a graph), as the pipeline does."""
     __tracebackhide__ = True
-    import tensorflow as tf
+    from unet_course.backend import tf
     ds = tf.data.Dataset.from_tensors((image, mask[..., None], np.asarray(seed, np.int64)))
 
     def run():

@@ -66,7 +66,7 @@ def _batches(hidden):
 
 def _make(cls, shown, *args, **kwargs):
     __tracebackhide__ = True
-    import keras
+    from unet_course.backend import keras
     metric = DATASET_DICE.call(cls, *args, shown=shown, **kwargs)
     if not isinstance(metric, keras.metrics.Metric):
         fail(f"{shown} should make a keras.metrics.Metric", "a keras.metrics.Metric",
@@ -98,7 +98,7 @@ def _expect(shown, got, batches, threshold, what):
 def _in_evaluate(cls, batches, threshold, shown):
     """Run a fresh metric inside ``model.evaluate`` on an identity model (one compiled graph)."""
     __tracebackhide__ = True
-    import keras
+    from unet_course.backend import keras
     metric = _make(cls, shown, threshold)
     y = np.concatenate([b[0] for b in batches if b[0].shape[1:] == batches[0][0].shape[1:]])
     p = np.concatenate([b[1] for b in batches if b[1].shape[1:] == batches[0][1].shape[1:]])

@@ -75,7 +75,7 @@ KERAS_HINT = ("Keras runs losses and metrics on symbolic tensors inside model.fi
 
 
 def _tensor(array):
-    import keras
+    from unet_course.backend import keras
     return keras.ops.convert_to_tensor(np.asarray(array, dtype=np.float32))
 
 
@@ -97,7 +97,7 @@ def _keras_value(item, fn, y, p, shown, args=(), kwargs=None):
 def _in_training_step(item, fn, y, p, gradient):
     """Run ``fn`` inside ``tf.function`` (as model.fit does); check its gradient if asked."""
     __tracebackhide__ = True
-    import tensorflow as tf
+    from unet_course.backend import tf
 
     @tf.function
     def step(y_true, y_pred):

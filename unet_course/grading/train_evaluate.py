@@ -64,7 +64,7 @@ _LOSS_TWINS = {"bce": "bce_np", "dice": "dice_loss_np", "bce_dice": "bce_dice_np
 
 
 def _small_unet():
-    import keras
+    from unet_course.backend import keras
 
     from unet_course.model import build_unet
     keras.utils.set_random_seed(7)
@@ -85,7 +85,7 @@ def _name(value):
 
 def _check_schedule(shown, optimizer, initial):
     __tracebackhide__ = True
-    import keras
+    from unet_course.backend import keras
     if not isinstance(optimizer, keras.optimizers.Adam):
         fail(f"{shown}: the optimizer", "keras.optimizers.Adam", type(optimizer).__name__,
              hint=HINTS["compile_unet"])
@@ -157,14 +157,9 @@ _TRAINED = {}
 
 
 def _fresh_model(prof):
-    """The smoke profile's U-Net, seeded and compiled the package's way."""
-    import keras
-
-    from unet_course.model import build_unet
-    from unet_course.train import compile_unet
-    keras.utils.set_random_seed(prof.seed)
-    return compile_unet(build_unet((prof.image_size, prof.image_size, 3), prof.base_filters),
-                        jit_compile=False)
+    """The smoke profile's U-Net, seeded and compiled the package's way (what lesson 7 trains)."""
+    from unet_course.train import compiled_unet
+    return compiled_unet(prof)
 
 
 def _validation_loss(model, tiles):

@@ -17,8 +17,7 @@ block that follows its arguments passes.
 """
 from __future__ import annotations
 
-import keras
-
+from unet_course.backend import keras
 from unet_course.grading.architecture import compare_models
 from unet_course.grading.common import Item, quiet
 from unet_course.grading.messages import fail

@@ -1,11 +1,11 @@
-"""Tests for unet_course.schedules (lesson 7: the learning-rate schedule)."""
+"""Tests for unet_course.lessons.schedules (lesson 7: the learning-rate schedule)."""
 from __future__ import annotations
 
 import keras
 import numpy as np
 import pytest
 
-from unet_course.schedules import learning_rates, plot_learning_rate, steps_per_epoch
+from unet_course.lessons.schedules import learning_rates, plot_learning_rate, steps_per_epoch
 
 
 def learning_rate_schedule():

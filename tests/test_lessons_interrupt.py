@@ -1,4 +1,4 @@
-"""Tests for unet_course.interrupt (lesson 7: interrupt a run for real, then resume it)."""
+"""Tests for unet_course.lessons.interrupt (lesson 7: interrupt a run for real, then resume it)."""
 from __future__ import annotations
 
 import signal
@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from unet_course.interrupt import BACKUP_STATE, backed_up_epochs, interrupt_after_backup
+from unet_course.lessons.interrupt import BACKUP_STATE, backed_up_epochs, interrupt_after_backup
 
 
 class SlowEpochs(keras.callbacks.Callback):

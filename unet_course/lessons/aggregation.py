@@ -27,12 +27,12 @@ Examples
 """
 from __future__ import annotations
 
-from numbers import Integral
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from unet_course.metrics import dice_score
+from unet_course.validate import whole_number
 
 __all__ = ["batch_slices", "per_batch_dice", "mean_batch_dice", "dice_summary", "plot_batch_dice"]
 
@@ -60,9 +60,8 @@ def batch_slices(n, batch_size):
     -------
     list of slice
     """
-    for name, value, low in (("n", n, 0), ("batch_size", batch_size, 1)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    whole_number(n, "n", minimum=0)
+    whole_number(batch_size, "batch_size")
     return [slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
 
 

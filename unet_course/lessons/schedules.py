@@ -18,10 +18,11 @@ Examples
 from __future__ import annotations
 
 import math
-from numbers import Integral
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from unet_course.validate import whole_number
 
 __all__ = ["learning_rates", "steps_per_epoch", "plot_learning_rate"]
 
@@ -56,9 +57,8 @@ def steps_per_epoch(n_tiles, batch_size):
     >>> steps_per_epoch(2343, 8)
     293
     """
-    for name, value in (("n_tiles", n_tiles), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    whole_number(n_tiles, "n_tiles")
+    whole_number(batch_size, "batch_size")
     return math.ceil(n_tiles / batch_size)
 
 

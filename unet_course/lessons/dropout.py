@@ -27,10 +27,12 @@ Examples
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from unet_course.backend import keras
+from unet_course.validate import probability
 
 __all__ = [
     "KINDS",
@@ -54,8 +56,7 @@ GAP_KEY = "train_loss_dropout_off"
 
 def _check_rate(rate):
     """Raise ``ValueError`` unless ``0 <= rate < 1``."""
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
-        raise ValueError(f"rate must be a number in [0, 1), got {rate!r}")
+    probability(rate, "rate", upper_open=True)
 
 
 def _check_features(features, name="features"):

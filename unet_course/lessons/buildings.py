@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from unet_course.validate import whole_number
+
 __all__ = [
     "CONNECTIVITIES",
     "label_components",
@@ -245,8 +247,7 @@ def size_edges(sizes, n_classes=3):
         When ``sizes`` is empty or ``n_classes`` is below 1.
     """
     sizes = np.asarray(sizes, dtype=float).ravel()
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
-        raise ValueError(f"n_classes must be a whole number >= 1, got {n_classes!r}")
+    whole_number(n_classes, "n_classes")
     if sizes.size == 0:
         raise ValueError("sizes is empty: there are no buildings to cut into size classes")
     quantiles = np.arange(1, n_classes) / n_classes

@@ -1,7 +1,7 @@
 """Drawing the U-Net: the U with its shapes, and where the parameters live (lesson 6).
 
 Lesson 6 "The U-Net's three kinds of block" draws the blocks that
-:func:`unet_course.architecture.unet_blocks` finds in a model:
+:func:`unet_course.lessons.blocks.unet_blocks` finds in a model:
 
 - :func:`plot_unet`: one box per block, placed along the U (encoders down the
   left, the bottleneck at the bottom, decoders up the right), with each block's
@@ -11,7 +11,7 @@ Lesson 6 "The U-Net's three kinds of block" draws the blocks that
 Examples
 --------
 >>> from unet_course.model import build_unet
->>> from unet_course.architecture import unet_blocks
+>>> from unet_course.lessons.blocks import unet_blocks
 >>> fig = plot_unet(unet_blocks(build_unet((32, 32, 3), filters=2)))
 >>> len(fig.axes)
 1
@@ -21,12 +21,18 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from unet_course.architecture import fmt_shape
+from unet_course.lessons.blocks import fmt_shape
 
 __all__ = ["plot_unet", "plot_block_parameters"]
 
 _COLOURS = {"encoder": "#9ecae1", "bottleneck": "#fdae6b", "decoder": "#a1d99b",
             "head": "#d9d9d9", "input": "#ffffff"}
+
+
+def _check_blocks(blocks):
+    """Raise ``ValueError`` when there is nothing to draw."""
+    if not blocks:
+        raise ValueError("blocks is empty; pass the list unet_blocks(model) returns")
 
 
 def _positions(blocks):
@@ -61,8 +67,7 @@ def plot_unet(blocks, title=None):
     -------
     matplotlib.figure.Figure
     """
-    if not blocks:
-        raise ValueError("blocks is empty; pass the list unet_blocks(model) returns")
+    _check_blocks(blocks)
     pos = _positions(blocks)
     depth = max(b.level for b in blocks)
     first = next(b for b in blocks if b.kind == "encoder")
@@ -145,8 +150,7 @@ def plot_block_parameters(blocks, title=None):
     -------
     matplotlib.figure.Figure
     """
-    if not blocks:
-        raise ValueError("blocks is empty; pass the list unet_blocks(model) returns")
+    _check_blocks(blocks)
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     ax = fig.subplots()
     names = [b.name for b in blocks]

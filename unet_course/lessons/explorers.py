@@ -32,8 +32,10 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from unet_course.lessons.thresholds import THRESHOLDS, threshold_curve
 from unet_course.losses import bce_dice_np, bce_np, dice_loss_np
 from unet_course.metrics import confusion_counts, scores_from_counts
+from unet_course.validate import probability, whole_number
 from unet_course.viz import error_legend_handles, error_map
 
 __all__ = [
@@ -42,14 +44,9 @@ __all__ = [
     "loss_values",
     "LossExplorer",
     "loss_explorer",
-    "THRESHOLDS",
-    "threshold_curve",
     "ThresholdExplorer",
     "threshold_explorer",
 ]
-
-#: Thresholds the threshold slider offers (0.05, 0.10, ..., 0.95).
-THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
 #: Names of the losses the loss explorer shows, in the order it shows them.
 LOSS_NAMES = {"bce": "BCE", "dice": "Dice loss", "bce_dice": "BCE + Dice"}
@@ -84,8 +81,8 @@ def square_mask(side, scene_size=64):
     numpy.ndarray of float64, shape (scene_size, scene_size)
         1.0 on the building, 0.0 elsewhere.
     """
-    if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or not 0 <= side <= scene_size:
-        raise ValueError(f"side must be a whole number in [0, {scene_size}], got {side!r}")
+    if whole_number(side, "side", minimum=0) > scene_size:
+        raise ValueError(f"side must be at most scene_size={scene_size}, got {side!r}")
     mask = np.zeros((scene_size, scene_size))
     start = (scene_size - side) // 2
     mask[start:start + side, start:start + side] = 1.0
@@ -108,9 +105,7 @@ def square_prediction(side, inside, outside, scene_size=64):
     -------
     numpy.ndarray of float64, shape (scene_size, scene_size)
     """
-    for name, value in (("inside", inside), ("outside", outside)):
-        if not 0.0 <= float(value) <= 1.0:
-            raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    inside, outside = probability(inside, "inside"), probability(outside, "outside")
     square = square_mask(side, scene_size)
     return np.where(square > 0, float(inside), float(outside))
 
@@ -256,28 +251,6 @@ def _probabilities_like(tiles, probs):
     if len(masks) == 0:
         raise ValueError("tiles is empty: the threshold explorer needs at least one tile")
     return probs
-
-
-def threshold_curve(masks, probs, thresholds=THRESHOLDS):
-    """Precision, recall and Dice over all pixels at each threshold (lesson 8).
-
-    Parameters
-    ----------
-    masks : array_like of 0/1, shape (N, H, W)
-    probs : array_like of float, same shape
-    thresholds : sequence of float, default :data:`THRESHOLDS`
-
-    Returns
-    -------
-    dict of numpy.ndarray
-        ``"threshold"``, ``"precision"``, ``"recall"``, ``"dice"``, one
-        value per threshold (a pixel is building when ``prob > threshold``).
-    """
-    rows = [scores_from_counts(confusion_counts(masks, probs, t)) for t in thresholds]
-    curve = {"threshold": np.asarray(thresholds, dtype=float)}
-    for key in ("precision", "recall", "dice"):
-        curve[key] = np.array([row[key] for row in rows])
-    return curve
 
 
 class ThresholdExplorer(widgets.VBox):

@@ -28,6 +28,8 @@ import time
 import _thread
 from pathlib import Path
 
+from unet_course.validate import whole_number
+
 __all__ = ["BACKUP_STATE", "backed_up_epochs", "Interrupter", "interrupt_after_backup"]
 
 #: The file in which Keras' ``BackupAndRestore`` records the last backed-up epoch.
@@ -87,8 +89,7 @@ class Interrupter:
     """
 
     def __init__(self, run_dir, epochs, poll_seconds=0.02, backup="backup"):
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
+        whole_number(epochs, "epochs")
         if not poll_seconds > 0:
             raise ValueError(f"poll_seconds must be > 0, got {poll_seconds!r}")
         self.run_dir = Path(run_dir)

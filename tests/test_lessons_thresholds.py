@@ -1,10 +1,10 @@
-"""Tests for unet_course.thresholds (lesson 8: the precision-recall trade-off)."""
+"""Tests for unet_course.lessons.thresholds (lesson 8: the precision-recall trade-off)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from unet_course.thresholds import best_threshold, plot_threshold_curve
+from unet_course.lessons.thresholds import best_threshold, plot_threshold_curve
 
 
 def test_best_threshold_takes_the_first_maximum():

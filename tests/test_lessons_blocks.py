@@ -1,4 +1,4 @@
-"""Tests for unet_course.architecture and unet_course.unet_figure (lesson 6: the U-Net's blocks)."""
+"""Tests for unet_course.lessons.blocks and unet_course.lessons.unet_figure (lesson 6: the U-Net's blocks)."""
 from __future__ import annotations
 
 import keras
@@ -8,14 +8,14 @@ import pytest
 
 matplotlib.use("Agg")
 
-from unet_course.architecture import (  # noqa: E402
+from unet_course.lessons.blocks import (  # noqa: E402
     block_parameter_formula,
     coarse_view,
     format_block_table,
     unet_blocks,
     unet_parameter_formula,
 )
-from unet_course.unet_figure import plot_block_parameters, plot_unet  # noqa: E402
+from unet_course.lessons.unet_figure import plot_block_parameters, plot_unet  # noqa: E402
 from unet_course.model import build_unet  # noqa: E402
 
 

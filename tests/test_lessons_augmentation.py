@@ -1,11 +1,11 @@
-"""Tests for unet_course.augmentation (lesson 9: seeing and checking data augmentation)."""
+"""Tests for unet_course.lessons.augmentation (lesson 9: seeing and checking data augmentation)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from unet_course.augmentation import (
+from unet_course.lessons.augmentation import (
     DIHEDRAL,
     augmented_examples,
     compare_scores,

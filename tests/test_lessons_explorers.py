@@ -1,17 +1,18 @@
-"""Tests of unet_course.widgets, headless: the sliders drive the numbers."""
+"""Tests of unet_course.lessons.explorers, headless: the sliders drive the numbers."""
 import numpy as np
 import pytest
 
 from unet_course.data import TileSet
-from unet_course.widgets import (
+from unet_course.lessons.explorers import (
     THRESHOLDS,
     loss_explorer,
     loss_values,
     square_mask,
     square_prediction,
-    threshold_curve,
     threshold_explorer,
 )
+from unet_course.lessons.thresholds import THRESHOLDS as CURVE_THRESHOLDS
+from unet_course.lessons.thresholds import threshold_curve
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -89,15 +90,21 @@ def test_threshold_explorer_scores_follow_the_slider():
     explorer = threshold_explorer(tiles, probs)
     assert explorer.threshold.min == pytest.approx(0.05) and explorer.threshold.max == pytest.approx(0.95)
     assert bytes(explorer.image.value).startswith(PNG_SIGNATURE)
+    drawn = [bytes(explorer.image.value)]
     for t in (0.05, 0.5, 0.95):
         explorer.threshold.value = t
         got = (explorer.scores["precision"], explorer.scores["recall"], explorer.scores["dice"])
         np.testing.assert_allclose(got, plain_scores(tiles.masks, probs, t))
         assert f"{explorer.scores['dice']:.3f}" in explorer.text.value
+        drawn.append(bytes(explorer.image.value))
+    # each move of the threshold slider redraws the picture...
+    assert len(set(drawn[1:])) == 3
+    # ...and so does the tile slider: the picture becomes that of tile 2 at threshold 0.95
     explorer.tile.value = 2
-    assert explorer.tile.max == 2
+    assert bytes(explorer.image.value) != drawn[-1]
+    assert bytes(explorer.image.value) == bytes(threshold_explorer(tiles, probs, 0.95, tile=2).image.value)
     curve = threshold_curve(tiles.masks, probs)
-    assert len(curve["dice"]) == len(THRESHOLDS) == 19
+    assert THRESHOLDS is CURVE_THRESHOLDS and len(curve["dice"]) == len(THRESHOLDS) == 19
     # recall can only fall as the threshold rises
     assert np.all(np.diff(curve["recall"]) <= 0)
 

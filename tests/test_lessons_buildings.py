@@ -1,11 +1,11 @@
-"""Tests of unet_course.objects: connected components and recall by building size."""
+"""Tests of unet_course.lessons.buildings: connected components and recall by building size."""
 from collections import deque
 
 import numpy as np
 import pytest
 from rasterio.features import shapes
 
-from unet_course.objects import (
+from unet_course.lessons.buildings import (
     building_table,
     component_sizes,
     label_components,

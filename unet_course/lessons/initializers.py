@@ -37,10 +37,10 @@ Examples
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
-import tensorflow as tf
 from matplotlib.figure import Figure
+
+from unet_course.backend import tf, keras
 
 __all__ = [
     "INITIALIZERS",
@@ -350,14 +350,10 @@ def train_with_initializer(initializer, prof, data, epochs=None, seed=None):
         Keras' history: ``loss``, ``val_loss``, ``val_dice``, ... per epoch.
     """
     from unet_course.data import make_dataset
-    from unet_course.model import build_unet
-    from unet_course.train import compile_unet
+    from unet_course.train import compiled_unet
 
     seed = prof.seed if seed is None else seed
-    keras.utils.set_random_seed(seed)
-    model = build_unet((prof.image_size, prof.image_size, 3), filters=prof.base_filters,
-                       kernel_initializer=make_initializer(initializer))
-    compile_unet(model, "bce_dice")
+    model = compiled_unet(prof, seed=seed, kernel_initializer=make_initializer(initializer))
     train = make_dataset(data.train, prof.batch_size, shuffle=True, seed=seed)
     validation = make_dataset(data.validation, prof.batch_size, shuffle=False)
     # the dataset is already shuffled by make_dataset, so Keras must not try again

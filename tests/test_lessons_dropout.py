@@ -1,4 +1,4 @@
-"""Tests for unet_course.dropout (lesson 5: spatial dropout)."""
+"""Tests for unet_course.lessons.dropout (lesson 5: spatial dropout)."""
 from __future__ import annotations
 
 import keras
@@ -9,7 +9,7 @@ import tensorflow as tf
 
 matplotlib.use("Agg")
 
-from unet_course.dropout import (  # noqa: E402
+from unet_course.lessons.dropout import (  # noqa: E402
     GAP_KEY,
     DropoutOffLoss,
     apply_dropout,

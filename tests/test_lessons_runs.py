@@ -1,4 +1,4 @@
-"""Tests for unet_course.runs (lessons 7 and 8: reuse lesson 7's model only when it fits)."""
+"""Tests for unet_course.lessons.runs (lessons 7 and 8: reuse lesson 7's model only when it fits)."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from dataclasses import asdict, replace
 import pytest
 
 from unet_course import profile
-from unet_course.runs import lesson_run_dir, reusable_run
+from unet_course.lessons.runs import lesson_run_dir, reusable_run
 
 
 def _write_run(run_dir, prof, status="finished", model=True):

@@ -1,8 +1,8 @@
-"""Tests of unet_course.initializers: the variance argument and the measured statistics."""
+"""Tests of unet_course.lessons.initializers: the variance argument and the measured statistics."""
 import numpy as np
 import pytest
 
-from unet_course.initializers import (
+from unet_course.lessons.initializers import (
     INITIALIZERS,
     layer_gain,
     make_initializer,

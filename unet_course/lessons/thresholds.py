@@ -4,9 +4,9 @@ A U-Net outputs probabilities; a pixel counts as building when its
 probability is above a threshold, 0.5 by default. Raising the threshold keeps
 only the confident pixels: fewer false alarms (precision up) and more missed
 buildings (recall down). Lesson 8 "Evaluation and error maps" explores this
-with the slider of :func:`unet_course.widgets.threshold_explorer` and with
-the static figure of :func:`plot_threshold_curve`, built on
-:func:`unet_course.widgets.threshold_curve`.
+with the slider of :func:`unet_course.lessons.explorers.threshold_explorer` and with
+the static figure of :func:`plot_threshold_curve`, both built on
+:func:`threshold_curve`.
 
 A threshold chosen on the test tiles flatters the test score; choose it on
 the validation tiles (:func:`best_threshold`) and report the test score at
@@ -23,7 +23,12 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["best_threshold", "plot_threshold_curve"]
+from unet_course.metrics import confusion_counts, scores_from_counts
+
+__all__ = ["THRESHOLDS", "threshold_curve", "best_threshold", "plot_threshold_curve"]
+
+#: Thresholds the curve and the threshold slider use (0.05, 0.10, ..., 0.95).
+THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
 _SCORES = ("precision", "recall", "dice")
 
@@ -32,11 +37,33 @@ def _check_curve(curve, keys):
     missing = [key for key in ("threshold", *keys) if key not in curve]
     if missing:
         raise ValueError(
-            f"curve lacks {missing}; pass what unet_course.widgets.threshold_curve returns"
+            f"curve lacks {missing}; pass what threshold_curve returns"
         )
     lengths = {len(curve[key]) for key in ("threshold", *keys)}
     if len(lengths) != 1 or 0 in lengths:
         raise ValueError(f"curve columns must be non-empty and of equal length, got lengths {sorted(lengths)}")
+
+
+def threshold_curve(masks, probs, thresholds=THRESHOLDS):
+    """Precision, recall and Dice over all pixels at each threshold (lesson 8).
+
+    Parameters
+    ----------
+    masks : array_like of 0/1, shape (N, H, W)
+    probs : array_like of float, same shape
+    thresholds : sequence of float, default :data:`THRESHOLDS`
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``"threshold"``, ``"precision"``, ``"recall"``, ``"dice"``, one
+        value per threshold (a pixel is building when ``prob > threshold``).
+    """
+    rows = [scores_from_counts(confusion_counts(masks, probs, t)) for t in thresholds]
+    curve = {"threshold": np.asarray(thresholds, dtype=float)}
+    for key in ("precision", "recall", "dice"):
+        curve[key] = np.array([row[key] for row in rows])
+    return curve
 
 
 def best_threshold(curve, score="dice"):
@@ -46,7 +73,7 @@ def best_threshold(curve, score="dice"):
     ----------
     curve : dict
         ``threshold`` and ``score`` columns (see
-        :func:`unet_course.widgets.threshold_curve`).
+        :func:`threshold_curve`).
     score : str, default "dice"
 
     Returns
@@ -66,7 +93,7 @@ def plot_threshold_curve(curve, threshold=0.5, chosen=None, title=None):
     Parameters
     ----------
     curve : dict
-        What :func:`unet_course.widgets.threshold_curve` returns.
+        What :func:`threshold_curve` returns.
     threshold : float, default 0.5
         The default threshold, drawn as a grey line.
     chosen : float, optional

@@ -11,7 +11,7 @@ Lesson 6 "The U-Net's three kinds of block" takes a model built by
   same parameters by hand (weights + biases of every convolution), so the
   lesson can check Keras against arithmetic a student can redo on paper;
 - :func:`format_block_table` shows the result as a table, and
-  :mod:`unet_course.unet_figure` draws it (the U with its shapes, and a bar
+  :mod:`unet_course.lessons.unet_figure` draws it (the U with its shapes, and a bar
   chart of where the parameters live);
 - :func:`coarse_view` shows what the bottleneck's resolution alone would keep
   of a tile, the reason the decoder needs the skip connections.
@@ -28,9 +28,10 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
+
+from unet_course.validate import whole_number
 
 __all__ = [
     "BlockSummary",
@@ -198,12 +199,6 @@ def unet_blocks(model):
     return blocks
 
 
-def _check_count(value, name):
-    """Raise ``ValueError`` unless ``value`` is a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-
-
 def block_parameter_formula(kind, in_channels, filters, skip_channels=None):
     """Count a block's parameters by hand: weights plus biases of each convolution.
 
@@ -234,8 +229,8 @@ def block_parameter_formula(kind, in_channels, filters, skip_channels=None):
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    _check_count(in_channels, "in_channels")
-    _check_count(filters, "filters")
+    whole_number(in_channels, "in_channels")
+    whole_number(filters, "filters")
 
     def conv(k, c_in, c_out):
         return k * k * c_in * c_out + c_out
@@ -244,7 +239,7 @@ def block_parameter_formula(kind, in_channels, filters, skip_channels=None):
         return conv(3, in_channels, filters) + conv(3, filters, filters)
     if kind == "decoder":
         skip = filters if skip_channels is None else skip_channels
-        _check_count(skip, "skip_channels")
+        whole_number(skip, "skip_channels")
         return (conv(2, in_channels, filters) + conv(3, filters + skip, filters)
                 + conv(3, filters, filters))
     return conv(1, in_channels, filters)
@@ -269,8 +264,8 @@ def unet_parameter_formula(filters=32, in_channels=3, depth=4):
     -------
     int
     """
-    _check_count(filters, "filters")
-    _check_count(depth, "depth")
+    whole_number(filters, "filters")
+    whole_number(depth, "depth")
     total, channels = 0, in_channels
     for level in range(depth):
         total += block_parameter_formula("encoder", channels, filters * 2**level)
@@ -340,7 +335,7 @@ def coarse_view(image, factor=16):
     numpy.ndarray
         Same shape as ``image``, float64.
     """
-    _check_count(factor, "factor")
+    whole_number(factor, "factor")
     array = np.asarray(image, dtype=np.float64)
     if array.ndim not in (2, 3):
         raise ValueError(f"image must be (H, W) or (H, W, C), got shape {array.shape}")

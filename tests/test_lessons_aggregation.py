@@ -1,11 +1,11 @@
-"""Tests for unet_course.aggregation (lesson 8: dataset Dice versus the mean of per-batch Dice)."""
+"""Tests for unet_course.lessons.aggregation (lesson 8: dataset Dice versus the mean of per-batch Dice)."""
 from __future__ import annotations
 
 import keras
 import numpy as np
 import pytest
 
-from unet_course.aggregation import (
+from unet_course.lessons.aggregation import (
     batch_slices,
     dice_summary,
     mean_batch_dice,
