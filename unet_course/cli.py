@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from unet_course.accelerator import PRECISIONS
 from unet_course.footprints.commands import add_footprint_commands
 from unet_course.profiles import PROFILES
 from unet_course.validate import whole_number
@@ -72,6 +73,10 @@ def _training_options(parser):
     parser.add_argument("--epochs", type=positive_int, help="most epochs (default: the profile's)")
     parser.add_argument("--patience", type=positive_int,
                         help="early-stopping patience (default: the profile's, 3)")
+    parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
+                        help="dtype policy (default auto: the machine's fastest, see README)")
+    parser.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
+                        help="compile the training step with XLA (default auto: on a GPU only)")
 
 
 def build_parser():
@@ -118,7 +123,8 @@ def _train(args, prof, splits, source, resume):
 
     # Progress bars on a terminal; one line per epoch into a log file or a pipe.
     verbose = 0 if args.quiet else ("auto" if sys.stdout.isatty() else 2)
-    return train_unet(prof, args.out, data=splits, resume=resume, source=source, verbose=verbose)
+    return train_unet(prof, args.out, data=splits, resume=resume, source=source, verbose=verbose,
+                      precision=args.precision, xla=args.xla)
 
 
 def _save_figures(out, test, probs, worst):

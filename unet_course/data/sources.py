@@ -86,10 +86,13 @@ def load_data(source: str | None = None, prof=None, split: str = "random") -> Sp
     prof : unet_course.Profile, optional
         Sizes and seed; default: :func:`unet_course.profile`.
     split : {"random", "spatial"}
-        How synthetic tiles are split (the profile's fractions and seed):
-        at random like the seed, or by spatial blocks
-        (:func:`spatial_block_split`). Folder sources keep the folder's own
-        training / validation / test split.
+        ``"random"``: synthetic tiles are split at random like the seed (the
+        profile's fractions and seed); folder sources keep the folder's own
+        training / validation / test split (the seed's, or the official one).
+        ``"spatial"``: the tiles (for folder sources, those of all three
+        folders pooled) are re-split by spatial blocks of their origins
+        (:func:`spatial_block_split`, the profile's fractions and seed), so
+        no block of neighbouring tiles is in two splits (lesson 1).
 
     Returns
     -------
@@ -117,4 +120,17 @@ def load_data(source: str | None = None, prof=None, split: str = "random") -> Sp
         loaded = [load_tiles(path, name) for name in ("training", "validation", "test")]
     else:
         loaded = [load_massachusetts(path, name) for name in ("train", "valid", "test")]
+    if split == "spatial":
+        pooled = pool_tiles(loaded)
+        parts = spatial_block_split(pooled.origins, prof.split, seed=prof.seed)
+        loaded = [pooled.subset(idx) for idx in parts]
     return Splits(*(resize_tiles(t, prof.image_size) for t in loaded))
+
+
+def pool_tiles(tilesets) -> TileSet:
+    """All tiles of several :class:`TileSet` s in one, in order (to re-split them, lesson 1)."""
+    tilesets = list(tilesets)
+    return TileSet(np.concatenate([t.images for t in tilesets]),
+                   np.concatenate([t.masks for t in tilesets]),
+                   [name for t in tilesets for name in t.names],
+                   np.concatenate([t.origins for t in tilesets]))

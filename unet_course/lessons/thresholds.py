@@ -23,12 +23,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from unet_course.metrics import confusion_counts, scores_from_counts
+from unet_course.metrics import THRESHOLDS, confusion_counts, scores_from_counts
 
 __all__ = ["THRESHOLDS", "threshold_curve", "best_threshold", "plot_threshold_curve"]
-
-#: Thresholds the curve and the threshold slider use (0.05, 0.10, ..., 0.95).
-THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
 _SCORES = ("precision", "recall", "dice")
 
