@@ -211,8 +211,9 @@ def test_memory_stays_bounded_as_the_scene_grows(tmp_path):
         path = _noise_geotiff(tmp_path / f"noise{side}.tif", side)
         done = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(path), str(ROOT / "tests")],
                               capture_output=True, text=True, timeout=300,
-                              env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+                              env={**__import__("os").environ, "PYTHONPATH": str(ROOT),
+                                   "MALLOC_ARENA_MAX": "2"})   # fewer per-thread arenas: less noise
         assert done.returncode == 0, done.stderr[-2000:]
         measured = json.loads(done.stdout.strip().splitlines()[-1])
         growth[side] = measured["peak_mb"] - measured["base_mb"]
-    assert growth[4000] - growth[2000] < 40, growth
+    assert growth[4000] - growth[2000] < 60, growth    # holding the scene would add >= 132 MB
