@@ -73,6 +73,16 @@ WRONG = {
                    "def undo_turns(a, t):\n    return np.flipud(a)"],
     "brighten": ["def brighten(im, d):\n    return im + d", "def brighten(im, d):\n    return np.clip(im * (1 + d), 0, 1)"],
     "square_views": ["square_views = 4", "square_views = 6"],
+    "window_count": ["def window_count(length, window, overlap):\n    return length // (window - overlap)",
+                     "def window_count(length, window, overlap):\n"
+                     "    return 1 + (length - window) // (window - overlap)"],          # rounds down
+    "box_iou": ["def box_iou(a, b):\n    w = min(a[2], b[2]) - max(a[0], b[0])\n"
+                "    h = min(a[3], b[3]) - max(a[1], b[1])\n"
+                "    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])\n"
+                "    return w * h / (area - w * h)",                                  # negative overlap
+                "def box_iou(a, b):\n    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))\n"
+                "    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))\n"
+                "    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]))"],
 }
 
 
@@ -83,12 +93,12 @@ def answer_from(code, name):
 
 
 def test_every_lesson_has_two_exercises_and_the_course_eighteen():
-    counts = {lesson: len(vars(practice.for_lesson(lesson))) for lesson in range(1, 10)}
+    counts = {lesson: len(vars(practice.for_lesson(lesson))) for lesson in range(1, 11)}
     assert all(count >= 2 for count in counts.values()), counts
     assert len(practice.ALL) >= 18
     assert len(BY_NAME) == len(practice.ALL), "two exercises share a name"
     with pytest.raises(ValueError, match="lesson must be one of"):
-        practice.for_lesson(10)
+        practice.for_lesson(11)
 
 
 @pytest.mark.parametrize("name", sorted(BY_NAME))

@@ -17,9 +17,10 @@ them. In the order the lessons teach them:
 - :mod:`~unet_course.lessons.aggregation`   -- dataset Dice versus the mean of per-batch Dice (lesson 8)
 - :mod:`~unet_course.lessons.thresholds`    -- precision / recall / Dice as the threshold moves (lesson 8)
 - :mod:`~unet_course.lessons.augmentation`  -- checking and measuring augmentation (lesson 9)
-- :mod:`~unet_course.lessons.practice`      -- the ungraded exercises inside every lesson (lessons 1-9)
-- :mod:`~unet_course.lessons.practice.exercise`         -- ``check()``, ``hint()``, ``solution()`` (lessons 1-9)
+- :mod:`~unet_course.lessons.practice`      -- the ungraded exercises inside every lesson (lessons 1-10)
+- :mod:`~unet_course.lessons.practice.exercise`         -- ``check()``, ``hint()``, ``solution()`` (lessons 1-10)
 - :mod:`~unet_course.lessons.practice.data_and_losses`  -- the exercises of lessons 1-3
 - :mod:`~unet_course.lessons.practice.networks`         -- the exercises of lessons 4-6
 - :mod:`~unet_course.lessons.practice.training`         -- the exercises of lessons 7-9
+- :mod:`~unet_course.lessons.practice.scenes`           -- the exercises of lesson 10
 """

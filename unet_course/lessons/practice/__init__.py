@@ -1,4 +1,4 @@
-"""The ungraded practice inside every lesson (lessons 1-9), in the style of Kaggle Learn.
+"""The ungraded practice inside every lesson (lessons 1-10), in the style of Kaggle Learn.
 
 A lesson takes its exercises with :func:`for_lesson`::
 
@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from unet_course.lessons.practice import data_and_losses, networks, training
+from unet_course.lessons.practice import data_and_losses, networks, scenes, training
 from unet_course.lessons.practice.exercise import Exercise
 
 __all__ = ["ALL", "Exercise", "for_lesson"]
 
 #: Every exercise of the course, in lesson order.
-ALL = [*data_and_losses.EXERCISES, *networks.EXERCISES, *training.EXERCISES]
+ALL = [*data_and_losses.EXERCISES, *networks.EXERCISES, *training.EXERCISES, *scenes.EXERCISES]
 
 
 def for_lesson(lesson):
