@@ -6,6 +6,7 @@
     unet-course train --data synthetic|tiles:PATH|massachusetts:PATH --profile P --out DIR [--resume]
     unet-course evaluate --data ... --profile P --out DIR
     unet-course download [--dest DIR] [--manifest FILE] [--base-url URL]
+    unet-course autograde ASSIGNMENT [--course-dir DIR] [--workers N | --scheduler ADDRESS] ...
 
 ``demo`` trains on synthetic tiles and evaluates on their test split, writing
 ``DIR/metrics.json``, ``DIR/curves.png``, ``DIR/error_maps.png`` and
@@ -15,6 +16,8 @@
 interrupted. ``evaluate`` scores ``DIR/best.keras`` on the test split.
 ``download`` fetches the official Massachusetts Buildings files (resuming,
 checking sizes and checksums) into the layout ``massachusetts:DIR`` reads.
+``autograde`` grades a class with nbgrader, sandboxed and in parallel
+(:mod:`unet_course.grading.autograde.command`).
 
 Wrong arguments print the usage and exit with status 2; bad data, a missing
 model or an existing run print one line ``error: ...`` and exit with status 1.
@@ -95,6 +98,9 @@ def build_parser():
                           help="the file list (default: data/massachusetts_manifest.json)")
     download.add_argument("--base-url", default=None, metavar="URL",
                           help="a mirror instead of the manifest's official address")
+    from unet_course.grading.autograde.command import add_parser as add_autograde
+
+    add_autograde(commands)
     return parser
 
 
@@ -219,6 +225,10 @@ def main(argv=None):
     """Run ``unet-course`` with ``argv`` (default: the command line); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "autograde":
+        from unet_course.grading.autograde.command import run
+
+        return run(args)
     try:
         args.prof = _profile(args)
     except ValueError as error:  # a bad $UNET_COURSE_PROFILE
