@@ -37,9 +37,12 @@ def dask_client(workers=1, address=None):
         finally:
             client.close()
         return
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-                           worker_dashboard_address=None)
+    import dask
+
+    # forkserver: workers start from a clean server process, also under `python -m unet_course`
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     try:
         with Client(cluster) as client:
             yield client
