@@ -76,7 +76,17 @@ def test_slurm_configuration_makes_a_job_script():
     from dask_jobqueue import SLURMCluster
 
     config = yaml.safe_load((ROOT / "deploy" / "slurm-grading.yaml").read_text())
-    with dask.config.set(config), SLURMCluster(scheduler_options={"host": "127.0.0.1", "port": 0},
+    flat = {}
+
+    def flatten(prefix, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                flatten(f"{prefix}.{key}" if prefix else key, inner)
+        else:
+            flat[prefix] = value
+
+    flatten("", config)
+    with dask.config.set(flat), SLURMCluster(scheduler_options={"host": "127.0.0.1", "port": 0},
                                                dashboard_address=None) as cluster:
         script = cluster.job_script()
     assert "#SBATCH --gres=gpu:1" in script and "#SBATCH -p gpu" in script

@@ -1,7 +1,8 @@
 """Where the submissions are graded: a local Dask cluster or an existing Dask scheduler.
 
-``--workers N`` starts a :class:`distributed.LocalCluster` of N worker
-processes, one thread each, on the loopback interface only. ``--scheduler
+``--workers N`` starts a :class:`distributed.LocalCluster` of N workers of
+one thread each, in this process (each waits on its own sandboxed kernel
+process), talking over Dask's in-process transport: no network at all. ``--scheduler
 ADDRESS`` connects to a scheduler that is already running, whose workers
 ``dask-jobqueue`` (Slurm, PBS, SGE) or ``dask-kubernetes`` started on a
 cluster (the README shows both). Either way each task is
@@ -37,12 +38,10 @@ def dask_client(workers=1, address=None):
         finally:
             client.close()
         return
-    import dask
-
-    # forkserver: workers start from a clean server process, also under `python -m unet_course`
-    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+    # Worker threads in this process: the students' code runs in the sandboxed kernels (their own
+    # processes), so a worker only waits on its kernel; no worker processes to start or lose.
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
+                           protocol="inproc://", dashboard_address=None, silence_logs=logging.ERROR)
     try:
         with Client(cluster) as client:
             yield client
