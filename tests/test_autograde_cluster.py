@@ -19,6 +19,7 @@ import nbformat
 import pytest
 import yaml
 
+from _autograde_course import make_course
 from test_nbgrader_e2e import ROOT, _env, nbgrader, submissions
 
 A1 = "a1_data_imbalance"
@@ -28,13 +29,7 @@ A1 = "a1_data_imbalance"
 def small_course(tmp_path_factory):
     """Assignment 1 generated in a fresh course, with the solution and the blank release submitted."""
     course = tmp_path_factory.mktemp("cluster") / "course"
-    (course / "solutions").mkdir(parents=True)
-    (course / "nbgrader_config.py").write_bytes((ROOT / "nbgrader_config.py").read_bytes())
-    subprocess.run(["cp", "-r", str(ROOT / "solutions" / A1), str(course / "solutions")], check=True)
-    nbgrader(course, "generate_assignment", A1, "--force")
-    source = nbformat.read(str(course / "solutions" / A1 / f"{A1}.ipynb"), as_version=4)
-    released = nbformat.read(str(course / "assignments" / A1 / f"{A1}.ipynb"), as_version=4)
-    subs = submissions(A1, source, released)
+    subs = submissions(A1, *make_course(course, A1))
     for student in ("solution", "blank"):
         target = course / "submitted" / student / A1 / f"{A1}.ipynb"
         target.parent.mkdir(parents=True)

@@ -26,11 +26,11 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from _autograde_course import make_course
 from test_nbgrader_e2e import ROOT, SCRIPTS, WRONG, _env, expected_scores, nbgrader, submissions
 
 pytestmark = pytest.mark.slow
@@ -159,14 +159,7 @@ def zoo(solution, course, port):
 def graded(tmp_path_factory):
     """The course, graded in one run; then feedback and export."""
     course = tmp_path_factory.mktemp("zoo") / "course"
-    (course / "solutions").mkdir(parents=True)
-    assert ROOT not in course.parents
-    (course / "nbgrader_config.py").write_bytes((ROOT / "nbgrader_config.py").read_bytes())
-    subprocess.run(["cp", "-r", str(ROOT / "solutions" / A1), str(course / "solutions")], check=True)
-    nbgrader(course, "generate_assignment", A1, "--force")
-    source = nbformat.read(str(course / "solutions" / A1 / f"{A1}.ipynb"), as_version=4)
-    released = nbformat.read(str(course / "assignments" / A1 / f"{A1}.ipynb"), as_version=4)
-    plain = submissions(A1, source, released)
+    plain = submissions(A1, *make_course(course, A1))
     port, seen, stop = _listener()
     expected, words = dict(expected_scores(A1)), {}
     subs = dict(plain)
@@ -185,7 +178,7 @@ def graded(tmp_path_factory):
     with sqlite3.connect(course / "gradebook.db") as db:
         cells_before = db.execute("SELECT name, source FROM source_cell ORDER BY name").fetchall()
     run = autograde(course, "--workers", "2", "--cell-timeout", str(CELL_TIMEOUT),
-                    "--notebook-timeout", "300", "--memory", "2048", "--output-kb", "256")
+                    "--notebook-timeout", "300", "--memory", "3072", "--output-kb", "256")
     stop.set()
     nbgrader(course, "generate_feedback", A1, "--force")
     nbgrader(course, "export")

@@ -23,19 +23,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from unet_course.cli import positive_int
 from unet_course.grading.autograde.limits import Limits
 
 __all__ = ["add_parser", "run"]
-
-
-def _whole(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
 
 
 def _gpus(text):
@@ -57,17 +48,17 @@ def add_parser(commands):
     parser.add_argument("--course-dir", default=".", metavar="DIR",
                         help="the nbgrader course directory (default: .)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_whole, default=1, metavar="N",
+    where.add_argument("--workers", type=positive_int, default=1, metavar="N",
                        help="submissions graded at once on this machine (a local Dask cluster; default 1)")
     where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    parser.add_argument("--cell-timeout", type=_whole, default=defaults.cell_timeout, metavar="S",
+    parser.add_argument("--cell-timeout", type=positive_int, default=defaults.cell_timeout, metavar="S",
                         help=f"seconds per cell (default {defaults.cell_timeout})")
-    parser.add_argument("--notebook-timeout", type=_whole, default=defaults.notebook_timeout,
+    parser.add_argument("--notebook-timeout", type=positive_int, default=defaults.notebook_timeout,
                         metavar="S", help=f"seconds per notebook (default {defaults.notebook_timeout})")
-    parser.add_argument("--memory", type=_whole, default=defaults.memory_mb, metavar="MB",
+    parser.add_argument("--memory", type=positive_int, default=defaults.memory_mb, metavar="MB",
                         help=f"address space of a kernel (default {defaults.memory_mb})")
-    parser.add_argument("--output-kb", type=_whole, default=defaults.output_kb, metavar="KB",
+    parser.add_argument("--output-kb", type=positive_int, default=defaults.output_kb, metavar="KB",
                         help=f"output kept per cell (default {defaults.output_kb})")
     parser.add_argument("--gpus", type=_gpus, default=None, metavar="LIST",
                         help="GPU indices to share out, one per local worker (e.g. 0,1)")

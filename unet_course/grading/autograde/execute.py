@@ -62,6 +62,17 @@ def error_output(ename, evalue):
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+def _out_of_memory(cell):
+    """``True`` when the cell raised ``MemoryError``, or the kernel's output thread did."""
+    for output in cell.outputs:
+        if output.output_type == "error" and output.get("ename") == "MemoryError":
+            return True
+        if output.output_type == "stream" and output.get("name") == "stderr" \
+                and output.get("text", "").rstrip().endswith("\nMemoryError"):
+            return True
+    return False
+
+
 class _Client(NotebookClient):
     """nbclient's client, noting time-outs and keeping at most ``output_limit`` bytes per cell."""
 
@@ -114,12 +125,20 @@ class _Run:
         self.outcome = Outcome()
         self.deadline = time.monotonic() + limits.notebook_timeout
 
+    async def _aside(self, cell, timeout, store_history=False):
+        """Run ``cell`` in the kernel but outside the notebook (nbclient writes cells back by index)."""
+        notebook = self.client.nb
+        self.client.nb = nbformat.v4.new_notebook(cells=[cell])
+        try:
+            self.client.reset(timeout)
+            await self.client.async_execute_cell(cell, 0, store_history=store_history)
+        finally:
+            self.client.nb = notebook
+        return cell
+
     async def _hidden(self, source, timeout=PROBE_TIMEOUT):
         """Run grader code in the kernel, outside the notebook; return the cell."""
-        cell = nbformat.v4.new_code_cell(source)
-        self.client.reset(timeout)
-        await self.client.async_execute_cell(cell, -1, store_history=False)
-        return cell
+        return await self._aside(nbformat.v4.new_code_cell(source), timeout)
 
     async def _verdict(self):
         challenge, source = self.probe.challenge()
@@ -153,10 +172,9 @@ class _Run:
             cell = self.nb.cells[index]
             if cell.cell_type != "code" or index in skip or utils.is_grade(cell):
                 continue
-            copy = nbformat.from_dict(cell)
             remaining = self.deadline - time.monotonic()
-            self.client.reset(max(1, int(min(self.limits.cell_timeout, remaining))))
-            await self.client.async_execute_cell(copy, index)
+            await self._aside(nbformat.from_dict(cell), max(1, int(min(self.limits.cell_timeout, remaining))),
+                              store_history=True)
             if self.client.timed_out or self.client.cut:
                 raise DeadKernelError("the replay ran out of time")
             if index == self._first_locked:
@@ -208,7 +226,7 @@ class _Run:
                     stopped = index
                     self._stop("output" if self.client.cut else bound, index)
                     break
-                if any(o.output_type == "error" and o.get("ename") == "MemoryError" for o in cell.outputs):
+                if _out_of_memory(cell):
                     stopped = index
                     self._stop("memory", index)
                     break
