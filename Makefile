@@ -62,6 +62,8 @@ course-full: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_synthetic.py
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_inference.py
+	$(PY) benchmarks/bench_inference_scenes.py
 	$(PY) benchmarks/bench_autograde.py
 
 clean:

@@ -8,7 +8,7 @@ the loss values written in the page change the way the formulas say. A
 screenshot of the page and one of the widget are saved under
 ``test-output/browser/`` (CI keeps them as artifacts).
 
-Widgets in the browser test (design section 8): the explorer draws its
+Widgets in the browser test: the explorer draws its
 figure with matplotlib into an ``ipywidgets.Image`` and writes the losses into
 an ``ipywidgets.HTML`` carrying the CSS class ``unet-loss-values``, so the
 page needs nothing beyond JupyterLab 4 and ipywidgets 8, and the test reads

@@ -111,5 +111,5 @@ def test_make_dataset_bad_input():
     empty = TileSet(np.zeros((0, 4, 4, 3), np.uint8), np.zeros((0, 4, 4), np.uint8), [], np.zeros((0, 2)))
     with pytest.raises(DatasetError, match="empty TileSet"):
         make_dataset(empty)
-    with pytest.raises(DatasetError, match="batch_size=0"):
+    with pytest.raises(DatasetError, match="batch_size must be a whole number >= 1, got 0"):
         make_dataset(_tiles(2), batch_size=0)

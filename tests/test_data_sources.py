@@ -68,6 +68,49 @@ def test_massachusetts_source_keeps_official_splits(official_layout):
     assert data.train.images.shape == (4, 64, 64, 3)
 
 
+def _blocks(part, size=1200.0):
+    return {tuple(b) for b in np.floor(part.origins / size)}
+
+
+def test_tiles_source_honours_the_spatial_split(tile_layout):
+    """Pooled from the three folders, then dealt out by 1200 m blocks: no block in two splits."""
+    rng = np.random.default_rng(4)
+    folders = ("training", "validation", "test")
+    for n, (x, y) in enumerate((x, y) for y in (0, 1500, 3000) for x in range(0, 3600, 300)):
+        root = tile_layout(folders[n % 3], x, y, rng.integers(0, 256, (16, 16, 3)).astype(np.float32),
+                           (rng.random((16, 16)) < 0.3).astype(np.float32))
+    prof = replace(SMALL, image_size=16)
+    own = load_data(f"tiles:{root}", prof)
+    assert [len(own.train), len(own.validation), len(own.test)] == [12, 12, 12]
+    assert _blocks(own.train) & _blocks(own.test)                # the folders' split mixes blocks
+    data = load_data(f"tiles:{root}", prof, split="spatial")
+    parts = (data.train, data.validation, data.test)
+    blocks = [_blocks(part) for part in parts]
+    assert not (blocks[0] & blocks[1]) and not (blocks[0] & blocks[2]) and not (blocks[1] & blocks[2])
+    assert sorted(sum((part.names for part in parts), [])) == sorted(
+        own.train.names + own.validation.names + own.test.names)
+    assert len(data.train) > len(data.validation) > 0 and len(data.test) > 0
+    before = {name: image for part in (own.train, own.validation, own.test)
+              for name, image in zip(part.names, part.images)}
+    for part in parts:                                            # images travel with their names
+        for name, image, mask in zip(part.names, part.images, part.masks):
+            assert np.array_equal(before[name], image) and mask.shape == (16, 16)
+
+
+def test_massachusetts_source_honours_the_spatial_split(official_layout):
+    rng = np.random.default_rng(5)
+    for split, name in (("train", "a"), ("valid", "b"), ("test", "c")):
+        root = official_layout(split, name, rng.integers(0, 250, (600, 600, 3)).astype(np.uint8),
+                               (rng.random((600, 600)) < 0.2).astype(np.uint8))
+    prof = replace(SMALL, image_size=32)
+    own = load_data(f"massachusetts:{root}", prof)
+    data = load_data(f"massachusetts:{root}", prof, split="spatial")
+    blocks = [_blocks(part) for part in (data.train, data.validation, data.test)]
+    assert not (blocks[0] & blocks[1]) and not (blocks[0] & blocks[2]) and not (blocks[1] & blocks[2])
+    assert sorted(data.train.names + data.validation.names + data.test.names) == sorted(
+        own.train.names + own.validation.names + own.test.names)
+
+
 def test_missing_folder_sources(tmp_path):
     with pytest.raises(DatasetError, match=r"nowhere is not a folder; expected the tiles data"):
         load_data(f"tiles:{tmp_path / 'nowhere'}", SMALL)
@@ -92,5 +135,5 @@ def test_resize_tiles_against_block_means():
     assert resize_tiles(tiles, 8) is tiles
     large = resize_tiles(tiles, 16)
     assert large.images.shape == (3, 16, 16, 3) and set(np.unique(large.masks)) <= {0, 1}
-    with pytest.raises(DatasetError, match="size=0"):
+    with pytest.raises(DatasetError, match="size must be a whole number >= 1, got 0"):
         resize_tiles(tiles, 0)

@@ -44,7 +44,7 @@ def test_bad_fractions(fractions):
 
 
 def test_random_split_rejects_bad_n():
-    with pytest.raises(DatasetError, match="n=-1"):
+    with pytest.raises(DatasetError, match="n must be a whole number >= 0, got -1"):
         random_split(-1)
 
 

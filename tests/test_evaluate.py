@@ -72,12 +72,36 @@ def test_metrics_table_sits_beside_the_seed():
     table = evaluate.metrics_table(evaluate.score_predictions(masks, probs))
     lines = table.splitlines()
     assert lines[0].split() == ["score", "this", "run", "seed", "(published)"]
-    rows = {line[:24].strip(): line[24:].split(" %") for line in lines[1:]}
-    assert list(rows) == ["accuracy", "precision", "recall", "Dice", "IoU", "all-background accuracy"]
+    rows = {line[:24].strip(): line[24:].split(" %") for line in lines[1:] if not line.startswith("  ")}
+    assert list(rows) == ["accuracy", "precision", "recall", "Dice", "F1 of precision, recall", "IoU",
+                          "all-background accuracy"]
     assert float(rows["Dice"][0]) == pytest.approx(100 * 10 / 16, abs=0.05)
+    assert float(rows["F1 of precision, recall"][0]) == float(rows["Dice"][0])
     assert [float(rows[k][1]) for k in ("accuracy", "precision", "recall", "Dice")] == [94.7, 75.2, 78.9, 76.7]
     assert rows["IoU"][1].strip() == "-"
     assert evaluate.SEED_RESULTS == {"accuracy": 0.947, "precision": 0.752, "recall": 0.789, "dice": 0.767}
+    # the seed's derived rows: F1 of its own precision and recall, baseline under its truncate labels
+    assert float(rows["F1 of precision, recall"][1]) == 77.0
+    assert float(rows["all-background accuracy"][1]) == 88.7
+    notes = [line for line in lines if line.startswith("  ")]
+    assert any("Dice 76.7 % < F1 77.0 %" in line for line in notes)
+    assert any("'truncate' labels" in line and "86.6% under 'threshold'" in line for line in notes)
+
+
+def test_seed_comparison_by_hand():
+    seed = evaluate.seed_comparison()
+    precision, recall = 0.752, 0.789
+    assert seed["f1"] == pytest.approx(2 * precision * recall / (precision + recall))
+    assert round(100 * seed["f1"], 1) == 77.0 and seed["dice"] == 0.767
+    assert seed["all_background_accuracy"] == pytest.approx(1 - 0.113)
+    assert evaluate.SEED_LABEL_RULE == "truncate"
+    assert evaluate.f1_score(0.0, 0.0) == 0.0 and evaluate.f1_score(1.0, 1.0) == 1.0
+
+
+def test_f1_of_summed_counts_is_the_dice():
+    masks, probs = two_tiles()
+    scores = evaluate.score_predictions(masks, probs)
+    assert scores["f1"] == pytest.approx(scores["dice"])
 
 
 def test_worst_tiles_ranks_by_tile_dice():

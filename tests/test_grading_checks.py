@@ -48,12 +48,12 @@ WRONG = {
                      "return tp / buildings if buildings else 0.0", False, "an empty mask"),
     "error_map_masks": ("predicted = np.asarray(y_pred_binary).astype(bool)",
                         "predicted = np.asarray(y_pred_binary)", False, "key 'tp' returned the wrong dtype"),
-    "encoder_block": ("layers.MaxPooling2D((2, 2))", 'layers.MaxPooling2D((2, 2), padding="same")',
-                      False, "padding valid -> same"),
+    "encoder_block": ('layers.MaxPooling2D(pool_size=(2, 2), padding="same")',
+                      "layers.MaxPooling2D(pool_size=(2, 2))", False, "padding same -> valid"),
     "bottleneck": ('activation="relu",\n                      kernel_initializer=kernel_initializer)(x)',
                    'activation="relu")(x)', False, "initializer LecunNormal -> GlorotUniform"),
-    "decoder_block": ("strides=(2, 2), padding=\"same\",", "strides=(2, 2), padding=\"same\", "
-                      "activation=\"relu\",", False, "activation linear -> relu"),
+    "decoder_block": ('activation="relu",\n                               strides=2', "strides=2",
+                      False, "activation relu -> linear"),
     "build_unet": ('activation="sigmoid"', 'activation="relu"', False, "activation sigmoid -> relu"),
     "compile_unet": ("decay_rate=0.9)", "decay_rate=0.96)", False, "the learning-rate schedule"),
     "train_model": ("    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0)\n"
@@ -62,6 +62,19 @@ WRONG = {
                     "optimizer steps"),
     "error_map": ("(1 - alpha) * grey[where] + alpha *", "0.3 * grey[where] + 0.7 *", True,
                   "alpha=0.4"),
+    "mask_to_polygons": ("p.area >= min_area", "p.area > min_area", False,
+                         "min_area=2) with three regions of 6, 2 and 1 pixels"),
+    "match_buildings": ("if i not in used_predicted and j not in used_truth:", "if True:", False,
+                        "the matched (predicted, true) pairs"),
+    "spatial_block_split": ("cells = np.floor(origins / block_size).astype(np.int64)",
+                            "cells = np.floor(origins / 300.0).astype(np.int64)", False,
+                            "have tiles in more than one split"),
+    "DatasetDice": ("        self.tp.assign_add(", "        self.tp.assign(", False,
+                    "DatasetDice() after 3 batches"),
+    "augment_pair": ("    mask = tf.cond(flip, lambda: tf.image.flip_left_right(mask), lambda: mask)\n",
+                     "", False, "the image and the mask were moved differently"),
+    "choose_threshold": ("    for threshold in sorted(thresholds):", "    for threshold in thresholds:",
+                         True, "thresholds=(0.4, 0.1, 0.3, 0.2)"),
 }
 
 

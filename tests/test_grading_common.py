@@ -223,7 +223,7 @@ def test_every_item_has_a_check_and_the_points_add_up():
             assert callable(getattr(grading, f"check_{name}"))
     assert {a: grading.total_points(a) for a in grading.ITEMS} == {
         "a1_data_imbalance": 10, "a2_losses_metrics": 20, "a3_unet_blocks": 20,
-        "a4_train_evaluate": 15}
+        "a4_train_evaluate": 20, "a5_footprints": 10}
     with pytest.raises(AttributeError, match="the checks are"):
         grading.check_nothing  # noqa: B018
 

@@ -198,3 +198,20 @@ def test_positive_class_weight_rejects_bad_masks():
         positive_class_weight(np.zeros((4, 4), np.uint8))
     with pytest.raises(ValueError, match="only 0 and 1"):
         positive_class_weight(np.array([0, 255, 255]))
+
+
+def test_a_model_compiled_with_weighted_bce_saves_and_loads(tmp_path):
+    """The weighted loss is registered: the saved model comes back with its pos_weight."""
+    import keras
+
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(1, 1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss=weighted_bce_loss(3.0))
+    y = (np.arange(16).reshape(1, 4, 4, 1) % 3 == 0).astype("float32")
+    x = np.linspace(0, 1, 16, dtype="float32").reshape(1, 4, 4, 1)
+    before = model.evaluate(x, y, verbose=0)
+    model.save(tmp_path / "weighted.keras")
+    loaded = keras.models.load_model(tmp_path / "weighted.keras")
+    assert loaded.loss.pos_weight == 3.0
+    assert loaded.evaluate(x, y, verbose=0) == pytest.approx(before, rel=1e-6)
+    p = np.asarray(model.predict(x, verbose=0))
+    assert before == pytest.approx(weighted_bce_np(y, p, 3.0), rel=1e-5)

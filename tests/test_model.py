@@ -3,7 +3,8 @@ import keras
 import numpy as np
 import pytest
 
-from unet_course.model import bottleneck, build_unet, decoder_block, encoder_block
+from unet_course.model import (bottleneck, build_unet, decoder_block, encoder_block, level_costs,
+                               receptive_field)
 
 
 # --- the seed's network, written out independently ---------------------------------
@@ -23,12 +24,12 @@ def seed_layers(f=32, init="LecunNormal", rate=0.1):
     layers = [("InputLayer", {})]
     for filters in (f, 2 * f, 4 * f, 8 * f):
         layers += conv(filters, init, rate) * 2
-        layers += [("MaxPooling2D", {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid"})]
+        layers += [("MaxPooling2D", {"pool_size": (2, 2), "strides": (2, 2), "padding": "same"})]
     layers += conv(16 * f, init, rate) * 2
     for filters in (8 * f, 4 * f, 2 * f, f):
         layers += [("Conv2DTranspose", {"filters": filters, "kernel_size": (2, 2),
                                          "strides": (2, 2), "padding": "same",
-                                         "activation": "linear", "init": init})]
+                                         "activation": "relu", "init": init})]
         layers += [("Concatenate", {})]
         layers += conv(filters, init, rate) * 2
     layers += [("Conv2D", {"filters": 1, "kernel_size": (1, 1), "strides": (1, 1),
@@ -240,3 +241,43 @@ def test_decoder_block_rejects_bad_arguments():
         decoder_block(0, skip, low)
     with pytest.raises(ValueError, match="dropout_rate"):
         decoder_block(4, skip, low, dropout_rate=2)
+
+
+# --- what a level of the U costs (lesson 6) ----------------------------------------------
+
+
+def test_receptive_field_of_a_bottleneck_position():
+    # by hand: 3x3 convolutions add 2 * stride, 2x2 poolings add 1 * stride and double it
+    field, stride = 1, 1
+    for _ in range(4):
+        field += 2 * stride + 2 * stride + stride
+        stride *= 2
+    field += 2 * stride + 2 * stride
+    assert (field, stride) == (140, 16)
+    assert receptive_field(build_unet()) == (140, 16)
+    assert receptive_field(build_unet((64, 64, 3), filters=4)) == (140, 16)
+
+
+def test_level_costs_by_hand(seed_unet):
+    f, size = 32, 256
+    by_hand = {}
+    c_in = 3
+    for level in range(4):                                    # encoder convolutions
+        s, c = size >> level, f << level
+        by_hand[level] = 9 * c_in * c * s * s + 9 * c * c * s * s
+        c_in = c
+    s, c = size >> 4, f << 4
+    by_hand[4] = 9 * c_in * c * s * s + 9 * c * c * s * s     # bottleneck
+    for level in range(4):                                    # decoder: up (on the input), two convolutions
+        s, c = size >> level, f << level
+        by_hand[level] += 4 * (2 * c) * c * (s // 2) ** 2 + 9 * (2 * c) * c * s * s + 9 * c * c * s * s
+    by_hand[0] += f * 1 * size * size                         # the 1x1 head
+    rows = level_costs(seed_unet)
+    assert [row["level"] for row in rows] == [0, 1, 2, 3, 4]
+    assert [row["size"] for row in rows] == [256, 128, 64, 32, 16]
+    assert [row["multiply_adds"] for row in rows] == [by_hand[k] for k in range(5)]
+    assert sum(row["params"] for row in rows) == seed_unet.count_params()
+    # compute is about the same at every level above the bottleneck; activations shrink 4x per level
+    top = [row["multiply_adds"] for row in rows[:4]]
+    assert max(top) / min(top) < 1.1
+    assert rows[0]["activations"] > 30 * rows[4]["activations"]

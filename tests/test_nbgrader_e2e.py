@@ -8,15 +8,16 @@ For each assignment, in a temporary course directory outside the repository
    byte for byte (``assignments/`` is stale otherwise: ``make assignments``);
 2. submissions go to ``submitted/<student>/<assignment>/<notebook>.ipynb``:
    the solution filled into the released notebook, the released notebook
-   blank, and crafted wrong submissions, each wrong in exactly one item
-   (among them a reference shortcut);
+   blank, crafted wrong submissions, each wrong in exactly one item
+   (among them a reference shortcut), and for assignment 3 the seed's own
+   block code typed in (full marks);
 3. one ``nbgrader autograde`` call grades them all; written answers are
    graded by hand through nbgrader's ``Gradebook`` API, as the formgrader does;
 4. ``nbgrader generate_feedback`` writes an HTML page per student, and
    ``nbgrader export`` writes ``grades.csv``, whose scores must be exactly
    the expected ones.
 
-The four assignments run two at a time (each mostly waits on its kernel).
+The five assignments run two at a time (each mostly waits on its kernel).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_grading_seed import SEED_BASELINE, SEED_DECODER, SEED_ENCODER, SEED_IMPORTS, SEED_UNET
 
 from unet_course import grading
 
@@ -64,10 +66,9 @@ WRONG = {
          "    return reference(y_true, y_prob, threshold)\n    union"),
     ],
     "a3_unet_blocks": [
-        ("no-dropout", "encoder_block", "    skip = layers.SpatialDropout2D(dropout_rate)(x)",
-         "    skip = x"),
-        ("swapped-concat", "decoder_block", "Concatenate()([up, connections])",
-         "Concatenate()([connections, up])"),
+        ("no-dropout", "encoder_block", "    s = layers.SpatialDropout2D(dropout_rate)(s)\n", ""),
+        ("swapped-concat", "decoder_block", "concatenate([x, connections]",
+         "concatenate([connections, x]"),
         ("shallow-unet", "build_unet", "filters * 16", "filters * 8"),
     ],
     "a4_train_evaluate": [
@@ -78,7 +79,28 @@ WRONG = {
          "    from unet_course.viz import error_map as reference\n"
          "    return reference(image, y_true, y_pred, alpha)\n"),
     ],
+    "a5_footprints": [
+        ("equal-area-dropped", "mask_to_polygons", "p.area >= min_area", "p.area > min_area"),
+        ("many-to-one", "match_buildings", "if i not in used_predicted and j not in used_truth:",
+         "if i not in used_predicted:"),
+        ("shortcut-match", "match_buildings", "    pairs = []\n",
+         "    from unet_course.footprints.matching import match_buildings as reference\n"
+         "    return reference(predicted, truth, iou_threshold)\n    pairs = []\n"),
+    ],
 }
+
+#: Submissions that must earn every automatic point: the seed's own block code, typed in.
+FULL_MARKS = {"a3_unet_blocks": {"seed-verbatim": {
+    "encoder_block": SEED_IMPORTS + SEED_ENCODER, "bottleneck": SEED_BASELINE,
+    "decoder_block": SEED_DECODER, "build_unet": SEED_UNET}}}
+
+#: A wrong submission that ``nbgrader validate`` also checks, as a student's Validate button does.
+VALIDATE = {"a1_data_imbalance": "off-by-rule", "a2_losses_metrics": "per-image-dice"}
+
+#: What must not reach a student: the grading package's frames and IPython's traceback around
+#: them (a blank submission's ungraded cells still show tracebacks of its own stubs).
+GRADING_FRAMES = ("unet_course/grading", "messages.py", "common.py", "skipping hidden",
+                  "Traceback (most recent call last)")
 
 #: The longest first, so that two at a time finish together.
 CASES = [name for name in sorted(grading.ITEMS, reverse=True) if (ROOT / "solutions" / name).is_dir()]
@@ -92,11 +114,12 @@ def _env():
     return env
 
 
-def nbgrader(course, *args, timeout=540):
+def nbgrader(course, *args, timeout=540, check=True):
     """Run one nbgrader command in ``course``; fail with its output when it fails."""
     done = subprocess.run([str(SCRIPTS / "nbgrader"), *args], cwd=course, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    assert not check or done.returncode == 0, (
+        f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout + done.stderr
 
 
@@ -112,12 +135,12 @@ def submissions(assignment, source_nb, released_nb):
                  for cell in source_nb.cells
                  if cell.metadata.get("nbgrader", {}).get("solution")}
 
-    def filled(item=None, old=None, new=None):
+    def filled(item=None, old=None, new=None, answers=None):
         nb = nbformat.from_dict(released_nb)
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id in solutions and cell.metadata["nbgrader"].get("solution"):
-                cell.source = solutions[grade_id]
+                cell.source = (answers or {}).get(grade_id, solutions[grade_id])
                 if grade_id == item:
                     assert old in cell.source, f"{assignment}: {old!r} not in {item}'s solution"
                     cell.source = cell.source.replace(old, new)
@@ -126,6 +149,8 @@ def submissions(assignment, source_nb, released_nb):
     subs = {"solution": filled(), "blank": nbformat.from_dict(released_nb)}
     for student, item, old, new in WRONG.get(assignment, []):
         subs[student] = filled(item, old, new)
+    for student, answers in FULL_MARKS.get(assignment, {}).items():
+        subs[student] = filled(answers=answers)
     return subs
 
 
@@ -136,6 +161,8 @@ def expected_scores(assignment):
     manual = sum(grading.MANUAL.get(assignment, {}).values())
     for student, item, _, _ in WRONG.get(assignment, []):
         scores[student] = total - manual - grading.ITEMS[assignment][item]
+    for student in FULL_MARKS.get(assignment, {}):
+        scores[student] = total - manual
     return scores
 
 
@@ -167,6 +194,10 @@ def run_course(assignment, tmp_path):
         target = course / "submitted" / student / assignment / source_path.name
         target.parent.mkdir(parents=True)
         nbformat.write(nb, str(target))
+    validated = None
+    if assignment in VALIDATE:
+        target = course / "submitted" / VALIDATE[assignment] / assignment / source_path.name
+        validated = nbgrader(course, "validate", str(target), check=False)
     graded = time.perf_counter()
     log = nbgrader(course, "autograde", assignment, "--create", "--force")
     seconds = time.perf_counter() - graded
@@ -177,6 +208,7 @@ def run_course(assignment, tmp_path):
     with open(course / "grades.csv", newline="") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
     return {"course": course, "released": released, "notebook": notebook, "log": log,
+            "validated": validated,
             "rows": rows, "students": sorted(subs), "seconds_per_submission": seconds / len(subs),
             "seconds": time.perf_counter() - started}
 
@@ -232,3 +264,18 @@ def test_feedback_is_generated(graded, assignment):
             assert "is not written yet" in text
         if student.startswith("shortcut"):
             assert "earns nothing for this item" in text
+        if student != "solution" and student not in FULL_MARKS.get(assignment, {}):
+            assert "Check failed:" in text, f"no check message in {page}"
+            for frame in GRADING_FRAMES[:-1] if student == "blank" else GRADING_FRAMES:
+                assert frame not in text, f"{frame!r} shown to {student} in {page}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", sorted(VALIDATE))
+def test_validate_shows_the_message_alone(graded, assignment):
+    """nbgrader validate (the student's Validate button) shows the check's message, no grading frames."""
+    output = graded[assignment]["validated"]
+    assert "VALIDATION FAILED" in output and "Check failed:" in output, output[-3000:]
+    assert "expected:" in output and "Hint:" in output, output[-3000:]
+    for frame in GRADING_FRAMES:
+        assert frame not in output, f"{frame!r} in nbgrader validate's output:\n{output[-3000:]}"

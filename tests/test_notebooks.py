@@ -1,4 +1,4 @@
-"""The notebook rules (design section 6), enforced on every committed notebook.
+"""The notebook rules, enforced on every committed notebook.
 
 Over ``course/*.ipynb`` and ``solutions/**/*.ipynb``:
 
@@ -11,7 +11,7 @@ Over ``course/*.ipynb`` and ``solutions/**/*.ipynb``:
 
 Over the lessons ``course/NN_*.ipynb``:
 
-- lessons 01..09 all exist, 05..09 under their agreed file names;
+- lessons 01..09 all exist, 05..10 under their agreed file names;
 - the first code cell calls ``unet_course.check_version(`` and reads
   ``unet_course.profile(``;
 - a goals section (a markdown heading or bold line with "goal", "objective"
@@ -43,14 +43,16 @@ LESSON_FILES = {
     7: "07_training.ipynb",
     8: "08_evaluation.ipynb",
     9: "09_augmentation.ipynb",
+    10: "10_footprints.ipynb",
 }
 ASSIGNMENT_TITLES = {
     2: "Losses and metrics",
     3: "The U-Net's blocks",
     4: "Train and evaluate",
+    5: "Footprints",
 }
 #: lesson number -> the assignments it must point to (lessons 1-4: any "Assignment N").
-LESSON_ASSIGNMENTS = {5: (3,), 6: (3,), 7: (4,), 8: (2, 4), 9: (4,)}
+LESSON_ASSIGNMENTS = {5: (3,), 6: (3,), 7: (4,), 8: (2, 4), 9: (4,), 10: (5,)}
 
 CLASSIC_JS = ("IPython.notebook", "Jupyter.notebook", "%%javascript")
 

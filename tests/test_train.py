@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 import unet_course
-from unet_course import rundir, train
+from unet_course import accelerator, rundir, train
+from unet_course.accelerator import configure_accelerator
 from unet_course.data import Splits, TileSet, synthetic_tiles
 
 SMOKE = unet_course.profile("smoke")
@@ -69,17 +70,53 @@ def test_read_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
 
 
 def test_accelerator_choice_matches_the_machine():
-    accel = train.configure_accelerator()
+    accel = configure_accelerator(128)
     gpus = tf.config.list_physical_devices("GPU")
     assert accel["gpus"] == len(gpus) and accel["jit_compile"] == bool(gpus)
+    assert accel["reason"]
     if not gpus:
-        assert not accel["mixed_precision"] and accel["policy"] == "float32"
+        native = bool({"avx512_bf16", "amx_bf16"} & accelerator.cpu_flags())
+        assert accel["policy"] == ("mixed_bfloat16" if native else "float32")
+        assert configure_accelerator(64)["policy"] == "float32"      # the smoke profile's tiles
         assert accel["device"].startswith("CPU")
     else:
         capability = tf.config.experimental.get_device_details(gpus[0])["compute_capability"]
         assert accel["mixed_precision"] == (tuple(capability) >= (7, 0))
-    assert keras.mixed_precision.global_policy().name == accel["policy"]
 
+
+@pytest.mark.parametrize("gpus, capability, flags, size, want", [
+    (1, (8, 0), set(), 256, ("mixed_float16", True)),
+    (1, (6, 1), set(), 256, ("float32", True)),
+    (0, None, {"avx512_bf16", "avx2"}, 128, ("mixed_bfloat16", False)),
+    (0, None, {"amx_bf16"}, 256, ("mixed_bfloat16", False)),
+    (0, None, {"avx512_bf16"}, 64, ("float32", False)),
+    (0, None, {"avx2", "avx512f"}, 256, ("float32", False)),
+])
+def test_the_rule_for_precision_and_xla(gpus, capability, flags, size, want, monkeypatch):
+    monkeypatch.delenv(accelerator.PRECISION_ENV, raising=False)
+    monkeypatch.delenv(accelerator.XLA_ENV, raising=False)
+    got = accelerator.choose_settings(gpus, capability, flags, size)
+    assert (got["policy"], got["jit_compile"]) == want
+
+
+def test_the_user_can_force_either_way(monkeypatch):
+    monkeypatch.setenv(accelerator.XLA_ENV, "on")
+    got = accelerator.choose_settings(0, None, {"avx512_bf16"}, 128, precision="float32")
+    assert (got["policy"], got["jit_compile"]) == ("float32", True) and "forced" in got["reason"]
+    assert accelerator.choose_settings(1, (8, 0), set(), 256, xla="off")["jit_compile"] is False
+    with pytest.raises(ValueError, match="UNET_COURSE_PRECISION"):
+        accelerator.choose_settings(0, None, set(), 128, precision="float64")
+
+
+def test_a_bfloat16_model_leaves_the_global_policy_alone():
+    from unet_course import profile
+    from dataclasses import replace
+    prof = replace(profile("smoke"), image_size=32, base_filters=2)
+    accel = {**configure_accelerator(32), "policy": "mixed_bfloat16"}
+    model = train.compiled_unet(prof, accel=accel)
+    assert model.layers[1].dtype_policy.name == "mixed_bfloat16"
+    assert model.layers[-1].dtype_policy.name == "float32"          # the sigmoid head
+    assert keras.config.dtype_policy().name == "float32"
 
 def test_compiled_unet_is_sized_by_the_profile_and_seeded():
     keras.utils.set_random_seed(SMOKE.seed)

@@ -6,6 +6,8 @@
     unet-course train --data synthetic|tiles:PATH|massachusetts:PATH --profile P --out DIR [--resume]
     unet-course evaluate --data ... --profile P --out DIR
     unet-course download [--dest DIR] [--manifest FILE] [--base-url URL]
+    unet-course predict IMAGE.tif [IMAGE2.tif ...] --weights RUN/best.keras --out DIR [--overwrite]
+    unet-course evaluate-footprints PRED TRUTH [--out DIR]
     unet-course autograde ASSIGNMENT [--course-dir DIR] [--workers N | --scheduler ADDRESS] ...
 
 ``demo`` trains on synthetic tiles and evaluates on their test split, writing
@@ -16,6 +18,8 @@
 interrupted. ``evaluate`` scores ``DIR/best.keras`` on the test split.
 ``download`` fetches the official Massachusetts Buildings files (resuming,
 checking sizes and checksums) into the layout ``massachusetts:DIR`` reads.
+``predict`` and ``evaluate-footprints`` (lesson 10) live in
+:mod:`unet_course.footprints.commands`.
 ``autograde`` grades a class with nbgrader, sandboxed and in parallel
 (:mod:`unet_course.grading.autograde.command`).
 
@@ -30,7 +34,10 @@ import sys
 import time
 from pathlib import Path
 
+from unet_course.accelerator import PRECISIONS
+from unet_course.footprints.commands import add_footprint_commands
 from unet_course.profiles import PROFILES
+from unet_course.validate import whole_number
 
 SOURCES = ("synthetic", "tiles:PATH", "massachusetts:PATH")
 
@@ -48,14 +55,11 @@ def data_source(text):
 
 
 def positive_int(text):
-    """Check an integer argument that must be 1 or more."""
+    """Check an integer argument that must be 1 or more (the message is argparse's usage line)."""
     try:
-        value = int(text)
+        return whole_number(int(text), "the value")
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
 
 
 def _common(parser, out_required=True, data_default=None):
@@ -72,6 +76,10 @@ def _training_options(parser):
     parser.add_argument("--epochs", type=positive_int, help="most epochs (default: the profile's)")
     parser.add_argument("--patience", type=positive_int,
                         help="early-stopping patience (default: the profile's, 3)")
+    parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
+                        help="dtype policy (default auto: the machine's fastest, see README)")
+    parser.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
+                        help="compile the training step with XLA (default auto: on a GPU only)")
 
 
 def build_parser():
@@ -98,6 +106,7 @@ def build_parser():
                           help="the file list (default: data/massachusetts_manifest.json)")
     download.add_argument("--base-url", default=None, metavar="URL",
                           help="a mirror instead of the manifest's official address")
+    COMMANDS.update(add_footprint_commands(commands))
     from unet_course.grading.autograde.command import add_parser as add_autograde
 
     add_autograde(commands)
@@ -120,7 +129,8 @@ def _train(args, prof, splits, source, resume):
 
     # Progress bars on a terminal; one line per epoch into a log file or a pipe.
     verbose = 0 if args.quiet else ("auto" if sys.stdout.isatty() else 2)
-    return train_unet(prof, args.out, data=splits, resume=resume, source=source, verbose=verbose)
+    return train_unet(prof, args.out, data=splits, resume=resume, source=source, verbose=verbose,
+                      precision=args.precision, xla=args.xla)
 
 
 def _save_figures(out, test, probs, worst):
@@ -238,14 +248,20 @@ def main(argv=None):
 
         matplotlib.use("Agg")
     from unet_course.data import DatasetError
+    from unet_course.footprints import FootprintError
     from unet_course.train import TrainingDiverged
 
     try:
         return COMMANDS[args.command](args)
-    except (CommandError, DatasetError, TrainingDiverged, FileExistsError, FileNotFoundError) as error:
+    except (CommandError, DatasetError, FootprintError, TrainingDiverged, FileExistsError,
+            FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if args.command in ("predict", "evaluate-footprints"):
+            print("\ninterrupted; finished files are complete, none is half-written: run it "
+                  "again with --overwrite", file=sys.stderr)
+            return 130
         again = {"demo": f"demo --out {getattr(args, 'out', '')}",
                  "download": f"download --dest {getattr(args, 'dest', '')}"}.get(
             args.command, f"{args.command} --resume --out {getattr(args, 'out', '')}")

@@ -25,13 +25,14 @@ tests hold the two together.
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
-from keras import ops
+
+from unet_course.backend import keras, ops
 
 __all__ = [
     "EPSILON",
     "bce_loss",
+    "WeightedBCE",
     "weighted_bce_loss",
     "dice_loss",
     "bce_dice_loss",
@@ -84,6 +85,29 @@ def bce_loss(y_true, y_pred):
     return -ops.mean(per_pixel)
 
 
+@keras.saving.register_keras_serializable(package="unet_course")
+class WeightedBCE(keras.losses.Loss):
+    """BCE whose building pixels count ``pos_weight`` times, as a Keras loss that saves with the model.
+
+    A class rather than a closure, so that a model compiled with it and saved
+    as ``.keras`` loads again with its ``pos_weight`` (``get_config``).
+    """
+
+    def __init__(self, pos_weight=1.0, name="weighted_bce", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.pos_weight = _check_pos_weight(pos_weight)
+
+    def call(self, y_true, y_pred):
+        """Per-pixel ``-(pos_weight * y log p + (1 - y) log(1 - p))``; Keras averages it."""
+        y_true, y_pred = _as_float(y_true, y_pred)
+        building = self.pos_weight * y_true * _safe_log(y_pred)
+        background = (1.0 - y_true) * _safe_log(1.0 - y_pred)
+        return -(building + background)
+
+    def get_config(self):
+        return {**super().get_config(), "pos_weight": self.pos_weight}
+
+
 def weighted_bce_loss(pos_weight):
     """Make a BCE loss whose building pixels count ``pos_weight`` times.
 
@@ -97,19 +121,12 @@ def weighted_bce_loss(pos_weight):
 
     Returns
     -------
-    callable
+    WeightedBCE
         ``loss(y_true, y_pred) -> scalar tensor``, the mean over all pixels of
-        ``-(pos_weight * y log p + (1 - y) log(1 - p))``.
+        ``-(pos_weight * y log p + (1 - y) log(1 - p))``; a model compiled
+        with it saves and loads with its weight.
     """
-    pos_weight = _check_pos_weight(pos_weight)
-
-    def weighted_bce(y_true, y_pred):
-        y_true, y_pred = _as_float(y_true, y_pred)
-        building = pos_weight * y_true * _safe_log(y_pred)
-        background = (1.0 - y_true) * _safe_log(1.0 - y_pred)
-        return -ops.mean(building + background)
-
-    return weighted_bce
+    return WeightedBCE(pos_weight)
 
 
 @keras.saving.register_keras_serializable(package="unet_course")

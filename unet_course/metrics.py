@@ -32,19 +32,23 @@ per-batch Dice, kept to show the difference.
 """
 from __future__ import annotations
 
-import keras
 import numpy as np
-from keras import ops
+
+from unet_course.backend import keras, ops
+from unet_course.validate import probability
 
 __all__ = [
     "confusion_counts",
     "scores_from_counts",
     "dice_score",
+    "tile_dice",
     "iou_score",
     "precision_score",
     "recall_score",
     "accuracy_score",
     "error_map_masks",
+    "THRESHOLDS",
+    "choose_threshold",
     "dice_metric",
     "DatasetDice",
     "DatasetIoU",
@@ -156,6 +160,20 @@ def dice_score(y_true, y_prob, threshold=0.5):
     return scores_from_counts(confusion_counts(y_true, y_prob, threshold))["dice"]
 
 
+def tile_dice(masks, probs, threshold=0.5):
+    """Dice of each tile on its own: :func:`dice_score` tile by tile (lesson 8).
+
+    A tile with no building and none predicted scores 1.0. Lesson 8 ranks
+    the worst tiles with it; the error-map figure writes it in each title.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(N,)``.
+    """
+    return np.array([dice_score(mask, prob, threshold) for mask, prob in zip(masks, probs)])
+
+
 def iou_score(y_true, y_prob, threshold=0.5):
     """Intersection over union = tp / (tp + fp + fn) (lesson 8)."""
     return scores_from_counts(confusion_counts(y_true, y_prob, threshold))["iou"]
@@ -208,6 +226,56 @@ def error_map_masks(y_true, y_pred_binary):
         "fn": y_true & ~predicted,
         "tn": ~y_true & ~predicted,
     }
+
+
+#: The thresholds the course tries: 0.05, 0.10, ..., 0.95 (:func:`choose_threshold`,
+#: lesson 8's curve and its slider).
+THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(1, 20))
+
+
+def choose_threshold(y_true, y_prob, thresholds=THRESHOLDS):
+    """The threshold with the highest Dice over all pixels, chosen on validation tiles.
+
+    Lesson 8 "Evaluation and error maps": a threshold chosen on the test tiles
+    flatters the test score, so choose it on the validation tiles and report
+    the test score at that threshold. The Dice is the dataset's, from the
+    counts of every pixel together (as :class:`DatasetDice`), not the mean of
+    per-tile scores. On a tie the lowest threshold wins.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        Validation masks, e.g. ``(N, H, W)``.
+    y_prob : array-like of float
+        The model's probabilities for them, the same shape (a trailing channel of 1 allowed).
+    thresholds : sequence of float, default :data:`THRESHOLDS`
+        Candidates in [0, 1]; a pixel is building when its probability is greater.
+
+    Returns
+    -------
+    float
+        The chosen threshold.
+
+    Examples
+    --------
+    >>> choose_threshold([1, 1, 0, 0], [0.9, 0.35, 0.3, 0.1], thresholds=(0.2, 0.32, 0.5))
+    0.32
+    """
+    candidates = [probability(t, "thresholds (each)") for t in np.ravel(np.asarray(thresholds, dtype=object))]
+    if not candidates:
+        raise ValueError("thresholds is empty; expected at least one threshold in [0, 1]")
+    y_true, y_prob = _matching(_binary_mask(y_true), np.asarray(y_prob), "y_prob")
+    building = np.sort(y_prob[y_true], axis=None)
+    background = np.sort(y_prob[~y_true], axis=None)
+    best, best_dice = None, -1.0
+    for threshold in sorted(candidates):
+        tp = building.size - np.searchsorted(building, threshold, side="right")
+        fp = background.size - np.searchsorted(background, threshold, side="right")
+        fn = building.size - tp
+        dice = _ratio(2 * tp, 2 * tp + fp + fn)
+        if dice > best_dice:
+            best, best_dice = threshold, dice
+    return best
 
 
 # --- Keras ----------------------------------------------------------------------
@@ -276,9 +344,7 @@ class _DatasetScore(keras.metrics.Metric):
 
     def __init__(self, threshold=0.5, name=None, dtype=None):
         super().__init__(name=name or self.score_key, dtype=dtype)
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
-        self.threshold = float(threshold)
+        self.threshold = probability(threshold, "threshold")
         self.tp = self.add_variable((), initializer="zeros", dtype="int64", name="tp")
         self.fp = self.add_variable((), initializer="zeros", dtype="int64", name="fp")
         self.fn = self.add_variable((), initializer="zeros", dtype="int64", name="fn")

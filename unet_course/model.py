@@ -3,18 +3,21 @@
 The network is the seed's, block for block and layer for layer:
 
 - an **encoder block** (lesson 6) sees, then shrinks: two 3x3 convolutions,
-  each followed by spatial dropout, then a 2x2 max pooling. It returns the
+  each followed by spatial dropout, then a 2x2 max pooling (``padding="same"``,
+  as the seed writes it; on even sizes it equals "valid"). It returns the
   full-size features too (the *skip connection*) and the pooled ones;
 - the **bottleneck** (the seed's ``baseline_layer``) is the same two
   convolutions at the smallest size, without pooling;
 - a **decoder block** grows, then looks again: a 2x2 transposed convolution
-  doubles the size, the skip connection from the matching encoder block is
-  concatenated, and two 3x3 convolutions with dropout follow.
+  with stride 2 and ``relu`` doubles the size, the skip connection from the
+  matching encoder block is concatenated, and two 3x3 convolutions with
+  dropout follow.
 
 Every 3x3 convolution uses ``padding="same"``, ``relu`` and the
 ``lecun_normal`` initializer (lesson 4 "Kernel initializers") and is followed
 by ``SpatialDropout2D`` (lesson 5 "Spatial dropout"). A 1x1 convolution with a
-sigmoid turns the last features into one building probability per pixel.
+sigmoid turns the last features into one building probability per pixel; as in
+the seed, it keeps Keras' default initializer (``glorot_uniform``).
 
 With the defaults, ``build_unet()`` has exactly 7,760,097 parameters.
 
@@ -26,29 +29,16 @@ Examples
 """
 from __future__ import annotations
 
-from numbers import Integral, Real
+import math
 
-import keras
-from keras import layers
+from unet_course.backend import keras, layers
+from unet_course.validate import probability, whole_number
 
-__all__ = ["encoder_block", "bottleneck", "decoder_block", "build_unet", "DEPTH"]
+__all__ = ["encoder_block", "bottleneck", "decoder_block", "build_unet", "DEPTH",
+           "receptive_field", "level_costs"]
 
 #: Number of encoder (and decoder) blocks: the input shrinks by 2**DEPTH = 16.
 DEPTH = 4
-
-
-def _check_filters(filters, name="filters"):
-    """Raise ``ValueError`` unless ``filters`` is a whole number >= 1."""
-    if isinstance(filters, bool) or not isinstance(filters, Integral) or filters < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {filters!r}")
-
-
-def _check_dropout_rate(dropout_rate):
-    """Raise ``ValueError`` unless ``0 <= dropout_rate < 1``."""
-    if isinstance(dropout_rate, bool) or not isinstance(dropout_rate, Real):
-        raise ValueError(f"dropout_rate must be a number in [0, 1), got {dropout_rate!r}")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate!r}")
 
 
 def _check_initializer(kernel_initializer):
@@ -65,17 +55,22 @@ def _check_initializer(kernel_initializer):
 
 def _check_block_arguments(filters, dropout_rate, kernel_initializer):
     """Check the three arguments every block shares."""
-    _check_filters(filters)
-    _check_dropout_rate(dropout_rate)
+    whole_number(filters, "filters")
+    probability(dropout_rate, "dropout_rate", upper_open=True)
     _check_initializer(kernel_initializer)
 
 
 def _conv_dropout(filters, inputs, dropout_rate, kernel_initializer):
-    """One 3x3 convolution (relu, same padding) followed by spatial dropout."""
+    """One 3x3 convolution (stride 1, same padding, relu) followed by spatial dropout.
+
+    The seed's ``Conv2D(filters, kernel_size=(3, 3), padding='same', strides=1,
+    activation='relu', kernel_initializer=kernel_initializer)``.
+    """
     x = layers.Conv2D(
         filters,
-        (3, 3),
+        kernel_size=(3, 3),
         padding="same",
+        strides=1,
         activation="relu",
         kernel_initializer=kernel_initializer,
     )(inputs)
@@ -109,7 +104,7 @@ def encoder_block(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_n
     _check_block_arguments(filters, dropout_rate, kernel_initializer)
     x = _conv_dropout(filters, inputs, dropout_rate, kernel_initializer)
     skip = _conv_dropout(filters, x, dropout_rate, kernel_initializer)
-    pooled = layers.MaxPooling2D((2, 2))(skip)
+    pooled = layers.MaxPooling2D(pool_size=(2, 2), padding="same")(skip)
     return skip, pooled
 
 
@@ -144,7 +139,7 @@ def decoder_block(filters, connections, inputs, dropout_rate=0.1,
                   kernel_initializer="lecun_normal"):
     """Upsample ``inputs``, concatenate the skip ``connections``, convolve twice.
 
-    A 2x2 transposed convolution with stride 2 doubles the height and width,
+    A 2x2 transposed convolution with stride 2 and ``relu`` doubles the height and width,
     the encoder's features of the same size are concatenated after it, and two
     3x3 convolutions with spatial dropout follow. Lesson 6 "The U-Net's three
     kinds of block" explains it.
@@ -170,12 +165,13 @@ def decoder_block(filters, connections, inputs, dropout_rate=0.1,
     _check_block_arguments(filters, dropout_rate, kernel_initializer)
     up = layers.Conv2DTranspose(
         filters,
-        (2, 2),
-        strides=(2, 2),
+        kernel_size=(2, 2),
         padding="same",
+        activation="relu",
+        strides=2,
         kernel_initializer=kernel_initializer,
     )(inputs)
-    x = layers.Concatenate()([up, connections])
+    x = layers.concatenate([up, connections], axis=-1)
     x = _conv_dropout(filters, x, dropout_rate, kernel_initializer)
     return _conv_dropout(filters, x, dropout_rate, kernel_initializer)
 
@@ -190,11 +186,7 @@ def _check_input_shape(input_shape):
             f"input_shape must be (height, width, channels), got {input_shape!r}"
         ) from error
     for name, value in (("height", height), ("width", width), ("channels", channels)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(
-                f"input_shape {name} must be a whole number >= 1, got {value!r} "
-                f"in input_shape={input_shape!r}"
-            )
+        whole_number(value, f"input_shape {name} (in input_shape={input_shape!r})")
     if height % size or width % size:
         raise ValueError(
             f"input_shape height and width must be divisible by {size} (the U-Net "
@@ -256,5 +248,70 @@ def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
         x = decoder_block(filters * 2**level, skips[level], x, dropout_rate,
                           kernel_initializer)
 
-    outputs = layers.Conv2D(1, (1, 1), activation="sigmoid", dtype="float32")(x)
+    # The seed's head, Conv2D(1, 1, activation='sigmoid'): Keras' default
+    # initializer (glorot_uniform), not kernel_initializer. float32 keeps the
+    # probabilities exact under mixed precision (lesson 7).
+    outputs = layers.Conv2D(1, 1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="unet")
+
+
+def receptive_field(model):
+    """Receptive field and stride, in input pixels, of one bottleneck position (lesson 6).
+
+    Walks the encoder path of a :func:`build_unet` model up to the last
+    layer before the first transposed convolution: each k x k convolution
+    widens the field by ``(k - 1) * stride`` and each pooling by
+    ``(pool - 1) * stride`` before multiplying the stride by its own. For the
+    seed's network a bottleneck position is 16 pixels from its neighbour but
+    sees 140 x 140 pixels of the tile.
+
+    Returns
+    -------
+    (int, int)
+        ``(field, stride)``.
+    """
+    field, stride = 1, 1
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2DTranspose":
+            break
+        config = layer.get_config()
+        if kind == "Conv2D":
+            field += (config["kernel_size"][0] - 1) * stride
+            stride *= config["strides"][0]
+        elif kind == "MaxPooling2D":
+            field += (config["pool_size"][0] - 1) * stride
+            stride *= config["strides"][0]
+    return field, stride
+
+
+def level_costs(model):
+    """Parameters, multiply-adds and activations of each level of the U, per tile (lesson 6).
+
+    A level is one height of the U (level 0 at full size, level ``DEPTH`` the
+    bottleneck). A convolution's multiply-adds are its kernel weights times
+    the positions it runs at (its output's for ``Conv2D``, its input's for
+    the stride-2 ``Conv2DTranspose``); activations are the numbers every
+    layer of the level outputs, which training must keep for the backward pass.
+
+    Returns
+    -------
+    list of dict
+        One per level, top first: ``level``, ``size`` (height), ``params``,
+        ``multiply_adds``, ``activations``.
+    """
+    height = model.input_shape[1]
+    levels = {}
+    for layer in model.layers[1:]:
+        shape = tuple(layer.output.shape)[1:]
+        level = round(math.log2(height / shape[0]))
+        row = levels.setdefault(level, {"level": level, "size": shape[0], "params": 0,
+                                        "multiply_adds": 0, "activations": 0})
+        row["params"] += layer.count_params()
+        row["activations"] += math.prod(shape)
+        kind = type(layer).__name__
+        if kind in ("Conv2D", "Conv2DTranspose"):
+            weights = math.prod(layer.kernel.shape)
+            source = tuple(layer.input.shape)[1:3] if kind == "Conv2DTranspose" else shape[:2]
+            row["multiply_adds"] += weights * math.prod(source)
+    return [levels[k] for k in sorted(levels)]

@@ -42,6 +42,10 @@ class Profile:
         Seed for data generation, splits and weight initialisation.
     budget : str
         The time budget the profile is sized for.
+    budget_minutes : float
+        Minutes one training run should take at most on the machine the
+        profile is meant for (0: no promise); a slower machine is told at the
+        start of the run, with an estimate.
     """
 
     name: str
@@ -55,16 +59,17 @@ class Profile:
     data: str = "synthetic"
     seed: int = 42
     budget: str = ""
+    budget_minutes: float = 0.0
 
 
 PROFILES = {
     "smoke": Profile(
         name="smoke", image_size=64, base_filters=8, n_tiles=96, epochs=3,
-        budget="CI and autograding: each lesson under ~60 s on 2 CPU cores",
+        budget="CI and autograding: each lesson under ~60 s on 2 CPU cores", budget_minutes=1.0,
     ),
     "laptop": Profile(
         name="laptop", image_size=128, base_filters=16, n_tiles=500, epochs=15,
-        budget="a student's CPU: any training cell under ~3 min on 2 cores",
+        budget="a student's CPU: any training cell under ~3 min on 2 cores", budget_minutes=3.0,
     ),
     "full": Profile(
         name="full", image_size=256, base_filters=32, n_tiles=3347, epochs=50,

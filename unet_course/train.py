@@ -8,21 +8,19 @@ with the best epoch's model, the history, a backup to resume from
 (``resume=True``, CLI ``--resume``) and ``run.json``; and a stop with advice
 when the loss becomes NaN or infinite.
 
-On a GPU, :func:`configure_accelerator` turns on mixed precision and XLA.
+:mod:`unet_course.accelerator` chooses the precision and XLA for the machine.
 """
 from __future__ import annotations
 
-import os
-import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 import unet_course
+from unet_course.accelerator import configure_accelerator, estimated_training_seconds, matmul_rate
+from unet_course.backend import tf, keras
 from unet_course.data import Splits, load_data, make_dataset
 from unet_course.losses import get_loss
 from unet_course.metrics import dataset_metrics
@@ -33,7 +31,7 @@ from unet_course.rundir import (BACKUP, BEST_MODEL, HISTORY, check_run_dir, read
 
 __all__ = [
     "learning_rate_schedule", "compile_unet", "StopOnNaN", "make_callbacks",
-    "configure_accelerator", "compiled_unet", "train_unet", "TrainResult", "TrainingDiverged",
+    "compiled_unet", "train_unet", "TrainResult", "TrainingDiverged",
 ]
 
 
@@ -172,57 +170,42 @@ def make_callbacks(run_dir, patience=3, resume=False):
     ]
 
 
-# --- the machine ----------------------------------------------------------------
+def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=None, **unet_options):
+    """A seeded ``build_unet`` sized by the profile, compiled by :func:`compile_unet` (lesson 7).
 
-
-def configure_accelerator():
-    """Choose mixed precision and XLA for this machine, and say what was chosen.
-
-    Lesson 7 "Training" explains both. On a GPU of compute capability 7.0 or
-    newer the Keras policy becomes ``mixed_float16`` (float16 maths on tensor
-    cores, float32 weights; the U-Net's last layer stays float32) and XLA
-    compiles the training step. On older GPUs only XLA, on a CPU neither:
-    there they slow training down. Call it before building the model.
-
-    Returns a dict: ``device`` (a description), ``gpus`` (how many),
-    ``mixed_precision`` and ``jit_compile`` (bools), ``policy`` (Keras dtype policy).
-    """
-    gpus = tf.config.list_physical_devices("GPU")
-    mixed = False
-    device = f"CPU {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        capability = tuple(details.get("compute_capability") or (0, 0))
-        mixed = capability >= (7, 0)
-        device = (f"{len(gpus)} x {details.get('device_name', 'GPU')} "
-                  f"(compute capability {capability[0]}.{capability[1]})")
-    policy = "mixed_float16" if mixed else "float32"
-    keras.mixed_precision.set_global_policy(policy)
-    return {"device": device, "gpus": len(gpus), "mixed_precision": mixed,
-            "jit_compile": bool(gpus), "policy": policy}
-
-
-def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None):
-    """``build_unet`` sized by the profile, compiled by :func:`compile_unet` (lesson 7).
-
-    With several GPUs the model is built under ``tf.distribute.MirroredStrategy``,
-    which splits each batch across them.
+    The one way the course makes a model to train: lessons 4 and 5 vary the
+    initializer and the dropout rate through ``unet_options``, the grading and
+    :func:`train_unet` use the defaults. With several GPUs the model is built
+    under ``tf.distribute.MirroredStrategy``, which splits each batch across them.
 
     Parameters
     ----------
     prof : unet_course.Profile
-        Gives the tile size (input ``(s, s, 3)``) and ``base_filters``.
+        Gives the tile size (input ``(s, s, 3)``), ``base_filters`` and the seed.
     loss, learning_rate
         See :func:`compile_unet`.
     accel : dict, optional
-        What :func:`configure_accelerator` returned (default: call it now).
+        What :func:`unet_course.accelerator.configure_accelerator` returned
+        (default: ask it for the profile's tile size).
+    seed : int, optional
+        Seed of the starting weights (default ``prof.seed``).
+    **unet_options
+        Passed to :func:`unet_course.model.build_unet`, for example
+        ``kernel_initializer="he_normal"`` or ``dropout_rate=0.0``.
     """
-    accel = accel or configure_accelerator()
+    accel = accel or configure_accelerator(prof.image_size)
+    keras.utils.set_random_seed(prof.seed if seed is None else seed)
     several = accel["gpus"] > 1
     strategy = tf.distribute.MirroredStrategy() if several else tf.distribute.get_strategy()
-    with strategy.scope():
-        model = build_unet((prof.image_size, prof.image_size, 3), filters=prof.base_filters)
-        return compile_unet(model, loss, learning_rate, jit_compile=accel["jit_compile"])
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(accel["policy"])       # this model only: restored below
+    try:
+        with strategy.scope():
+            model = build_unet((prof.image_size, prof.image_size, 3), filters=prof.base_filters,
+                               **unet_options)
+            return compile_unet(model, loss, learning_rate, jit_compile=accel["jit_compile"])
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 # --- a run ----------------------------------------------------------------------
@@ -250,8 +233,30 @@ def _finished_run(run_dir, info, loss):
     return TrainResult(model, read_history(run_dir / HISTORY), run_dir, info)
 
 
+def announce_estimate(model, prof, accel, images):
+    """Print how long training should take here, and whether that exceeds the profile's budget (lesson 7).
+
+    The estimate divides the run's floating-point work by this machine's
+    measured matrix-product rate (about a second to measure); it is rough,
+    within a factor of about 1.5.
+    """
+    dtype = "bfloat16" if accel["policy"] == "mixed_bfloat16" else "float32"
+    rate = matmul_rate(dtype=dtype) if not accel["gpus"] else None
+    if rate is None:
+        return None
+    minutes = estimated_training_seconds(model, images, rate) / 60
+    print(f"This machine multiplies matrices at {rate:.0f} GFLOP/s ({dtype}); "
+          f"{images} training images should take about {minutes:.1f} min ({accel['policy']}, "
+          f"XLA {'on' if accel['jit_compile'] else 'off'}).")
+    if prof.budget_minutes and minutes > 1.5 * prof.budget_minutes:
+        print(f"That is more than the {prof.name} profile's budget of {prof.budget_minutes:g} min: this "
+              f"machine is slower than the profile assumes. Pass fewer epochs, or use the "
+              f"smoke profile to try things out.")
+    return minutes
+
+
 def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=False,
-               epochs=None, verbose="auto", learning_rate=None, source=None):
+               epochs=None, verbose="auto", learning_rate=None, source=None, precision=None, xla=None):
     """Train a U-Net with the seed's recipe; resumable, reported in ``run.json``.
 
     Lesson 7 "Training" walks through it. The model is ``build_unet((s, s, 3),
@@ -282,6 +287,9 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
         Starting learning rate (default 1e-3).
     source : str, optional
         Where a ``Splits`` passed as ``data`` came from, for ``run.json``.
+    precision, xla : str, optional
+        Force the precision policy or XLA (``"on"``/``"off"``); default: the
+        machine's choice, see :mod:`unet_course.accelerator`.
 
     Returns
     -------
@@ -298,7 +306,7 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
     info = check_run_dir(run_dir, prof, resume)
     if resume and info and info.get("status") == "finished":
         return _finished_run(run_dir, info, loss)
-    accel = configure_accelerator()
+    accel = configure_accelerator(prof.image_size, precision, xla)
     keras.utils.set_random_seed(prof.seed)
     splits, described = _splits(data, prof, source)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -313,6 +321,8 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
     train_ds = make_dataset(splits.train, prof.batch_size, shuffle=True, augment=augment, seed=prof.seed)
     val_ds = make_dataset(splits.validation, prof.batch_size, shuffle=False)
     model = compiled_unet(prof, loss, learning_rate, accel)
+    if verbose != 0:
+        announce_estimate(model, prof, accel, len(splits.train) * metadata["max_epochs"])
     callbacks = make_callbacks(run_dir, prof.patience, resume=resume)
     if resume and (run_dir / HISTORY).is_file():
         print(f"Resuming the run in {run_dir}: {len(read_history(run_dir / HISTORY)['epoch'])} epochs done.")

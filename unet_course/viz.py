@@ -17,8 +17,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from unet_course.metrics import dice_score, error_map_masks
+from unet_course.metrics import error_map_masks, tile_dice
 from unet_course.rundir import read_history
+from unet_course.validate import probability
 
 __all__ = [
     "ERROR_COLOURS", "ERROR_LABELS", "show_tiles", "error_map", "error_legend_handles", "plot_error_maps",
@@ -78,8 +79,7 @@ def error_map(image, y_true, y_pred, alpha=0.7):
     outcome = error_map_masks(y_true, y_pred)
     if outcome["tp"].shape != image.shape[:2]:
         raise ValueError(f"masks are {outcome['tp'].shape} but the image is {image.shape[:2]}")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    probability(alpha, "alpha")
     grey = _grey(image)
     out = grey.copy()
     for key, colour in ERROR_COLOURS.items():
@@ -163,13 +163,13 @@ def plot_error_maps(tiles, probs, threshold=0.5, n=4, indices=None):
     """
     chosen = _pick(tiles, n, indices)
     fig, axes = _grid(len(chosen), 3)
-    for row, i in enumerate(chosen):
+    dices = tile_dice(np.asarray(tiles.masks)[chosen], np.asarray(probs)[chosen], threshold)
+    for row, (i, dice) in enumerate(zip(chosen, dices)):
         predicted = np.asarray(probs[i]) > threshold
         axes[row, 0].imshow(tiles.images[i])
         axes[row, 0].set_ylabel(tiles.names[i], fontsize=8)
         axes[row, 1].imshow(tiles.masks[i], cmap="gray", vmin=0, vmax=1)
         axes[row, 2].imshow(error_map(tiles.images[i], tiles.masks[i], predicted))
-        dice = dice_score(tiles.masks[i], probs[i], threshold)
         axes[row, 2].set_title(f"error map, Dice {dice:.2f}", fontsize=9)
     axes[0, 0].set_title("image")
     axes[0, 1].set_title("true mask")

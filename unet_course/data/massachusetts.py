@@ -15,12 +15,12 @@ the official split names. Download the files with
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from unet_course.data.errors import DatasetError
+from unet_course.data.geotiff import layout_folders, read_raster
 from unet_course.data.tiles import TileSet
 
 OFFICIAL_SPLITS = ("train", "valid", "test")
@@ -83,25 +83,6 @@ def nodata_fraction(tiles: np.ndarray) -> np.ndarray:
     return np.all(tiles == 255, axis=-1).mean(axis=(1, 2))
 
 
-def _read(path: Path, bands: tuple) -> tuple:
-    """Read a TIFF as ``(bands, H, W)`` plus its geotransform (None when not georeferenced)."""
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as src:
-                if src.count not in bands:
-                    raise DatasetError(f"{path} has {src.count} band(s); expected "
-                                       f"{' or '.join(map(str, bands))}")
-                georeferenced = src.crs is not None and not src.transform.is_identity
-                return src.read(), (src.transform if georeferenced else None)
-    except RasterioError as err:
-        raise DatasetError(f"{path} could not be read as a TIFF ({err}); expected a readable "
-                           f"TIFF with {' or '.join(map(str, bands))} band(s)") from err
-
-
 def read_official_pair(sat_path, map_path) -> tuple:
     """Read one official image and its building map.
 
@@ -116,8 +97,8 @@ def read_official_pair(sat_path, map_path) -> tuple:
         The image's georeference, when it has one.
     """
     sat_path, map_path = Path(sat_path), Path(map_path)
-    image, transform = _read(sat_path, (3,))
-    label, _ = _read(map_path, (1, 3))
+    image, transform = read_raster(sat_path, 3)
+    label, _ = read_raster(map_path, (1, 3))
     label = label[0]
     if label.shape != image.shape[1:]:
         raise DatasetError(f"{map_path} is {label.shape[1]}x{label.shape[0]} pixels; expected "
@@ -152,11 +133,8 @@ def load_massachusetts(root, split: str = "train", tile_size: int = 256,
     """
     if split not in OFFICIAL_SPLITS:
         raise DatasetError(f"unknown split {split!r} for {root}; expected one of {OFFICIAL_SPLITS}")
-    sat_dir, map_dir = Path(root) / split / "sat", Path(root) / split / "map"
-    for needed in (sat_dir, map_dir):
-        if not needed.is_dir():
-            raise DatasetError(f"{needed} is not a folder; expected the official layout "
-                               f"ROOT/{split}/sat/<name>.tiff and ROOT/{split}/map/<name>.tif")
+    sat_dir, map_dir = layout_folders(root, split, ("sat", "map"),
+                                      f"ROOT/{split}/sat/<name>.tiff and ROOT/{split}/map/<name>.tif")
     sat_paths = sorted(sat_dir.glob("*.tiff"))
     if not sat_paths:
         raise DatasetError(f"{sat_dir} holds no .tiff images; expected the official <name>.tiff files")

@@ -9,10 +9,11 @@ Brightness and contrast change the image only, and masks stay 0/1.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
+from unet_course.backend import tf
 from unet_course.data.errors import DatasetError
 from unet_course.data.tiles import TileSet
+from unet_course.validate import whole_number
 
 BRIGHTNESS = 0.1               # added to the [0, 1] image, up to +-
 CONTRAST = (0.8, 1.2)          # factor around each image's mean
@@ -106,8 +107,7 @@ def make_dataset(tiles: TileSet, batch_size: int = 8, shuffle: bool = True, augm
         raise DatasetError(f"make_dataset got {type(tiles).__name__}; expected a TileSet")
     if len(tiles) == 0:
         raise DatasetError("make_dataset got an empty TileSet; expected at least one tile")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise DatasetError(f"batch_size={batch_size!r}: expected a whole number >= 1")
+    whole_number(batch_size, "batch_size", error=DatasetError)
     ds = tf.data.Dataset.from_tensor_slices((tiles.images, tiles.masks))
     ds = ds.map(_to_float, num_parallel_calls=tf.data.AUTOTUNE)
     if cache:

@@ -20,6 +20,7 @@ from unet_course.data.massachusetts import load_massachusetts
 from unet_course.data.splits import random_split, spatial_block_split
 from unet_course.data.synthetic import synthetic_tiles
 from unet_course.data.tiles import TileSet, load_tiles
+from unet_course.validate import whole_number
 
 SOURCES = ("synthetic", "tiles:PATH", "massachusetts:PATH")
 SPLIT_METHODS = ("random", "spatial")
@@ -37,7 +38,7 @@ class Splits:
 
 def _resize(stack: np.ndarray, size: int) -> np.ndarray:
     """Resize ``(N, H, W, C)`` to ``(N, size, size, C)`` float32: area average when shrinking."""
-    import tensorflow as tf
+    from unet_course.backend import tf
 
     method = "area" if size < stack.shape[1] else "bilinear"
     parts = [tf.image.resize(stack[i:i + RESIZE_CHUNK].astype(np.float32), (size, size),
@@ -53,8 +54,7 @@ def resize_tiles(tiles: TileSet, size: int) -> TileSet:
     when enlarged (bilinear); masks the same way, then thresholded at 0.5,
     so they stay 0/1. Names and origins are unchanged.
     """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise DatasetError(f"size={size!r}: expected a tile side in pixels >= 1")
+    whole_number(size, "size", error=DatasetError)
     if tiles.images.shape[1:3] == (size, size):
         return tiles
     images = np.clip(np.rint(_resize(tiles.images, size)), 0, 255).astype(np.uint8)
@@ -86,10 +86,13 @@ def load_data(source: str | None = None, prof=None, split: str = "random") -> Sp
     prof : unet_course.Profile, optional
         Sizes and seed; default: :func:`unet_course.profile`.
     split : {"random", "spatial"}
-        How synthetic tiles are split (the profile's fractions and seed):
-        at random like the seed, or by spatial blocks
-        (:func:`spatial_block_split`). Folder sources keep the folder's own
-        training / validation / test split.
+        ``"random"``: synthetic tiles are split at random like the seed (the
+        profile's fractions and seed); folder sources keep the folder's own
+        training / validation / test split (the seed's, or the official one).
+        ``"spatial"``: the tiles (for folder sources, those of all three
+        folders pooled) are re-split by spatial blocks of their origins
+        (:func:`spatial_block_split`, the profile's fractions and seed), so
+        no block of neighbouring tiles is in two splits (lesson 1).
 
     Returns
     -------
@@ -117,4 +120,17 @@ def load_data(source: str | None = None, prof=None, split: str = "random") -> Sp
         loaded = [load_tiles(path, name) for name in ("training", "validation", "test")]
     else:
         loaded = [load_massachusetts(path, name) for name in ("train", "valid", "test")]
+    if split == "spatial":
+        pooled = pool_tiles(loaded)
+        parts = spatial_block_split(pooled.origins, prof.split, seed=prof.seed)
+        loaded = [pooled.subset(idx) for idx in parts]
     return Splits(*(resize_tiles(t, prof.image_size) for t in loaded))
+
+
+def pool_tiles(tilesets) -> TileSet:
+    """All tiles of several :class:`TileSet` s in one, in order (to re-split them, lesson 1)."""
+    tilesets = list(tilesets)
+    return TileSet(np.concatenate([t.images for t in tilesets]),
+                   np.concatenate([t.masks for t in tilesets]),
+                   [name for t in tilesets for name in t.names],
+                   np.concatenate([t.origins for t in tilesets]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from unet_course.data.errors import DatasetError
+from unet_course.validate import whole_number
 
 DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
 BLOCK_METRES = 1200.0          # 4 x 4 real 256 px tiles (300 m each)
@@ -59,8 +60,7 @@ def random_split(n: int, fractions=DEFAULT_FRACTIONS, seed: int = 42) -> tuple:
     train_idx, val_idx, test_idx : numpy.ndarray
         Sorted int64 indices; disjoint, and together exactly ``range(n)``.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise DatasetError(f"n={n!r}: expected a whole number of tiles >= 0")
+    whole_number(n, "n", minimum=0, error=DatasetError)
     sizes = split_sizes(int(n), fractions)
     order = np.random.default_rng(seed).permutation(int(n))
     cuts = np.cumsum(sizes)[:2]

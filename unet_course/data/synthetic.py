@@ -27,6 +27,7 @@ import numpy as np
 
 from unet_course.data import layout
 from unet_course.data.errors import DatasetError
+from unet_course.validate import whole_number
 from unet_course.data.raster import (
     TILE_UNITS, interpolation_matrix, noise_tables, pixel_centres, rasterise_discs,
     rasterise_rectangles, shifted,
@@ -37,12 +38,6 @@ SCENE_TILES = 4                 # a scene is SCENE_TILES x SCENE_TILES tiles
 TILE_METRES = 300.0             # 256 px at the real data's 1.171875 m per pixel
 SHADOW_UNITS = {"house": 4.0, "big": 9.0, "tree": 4.5}
 SHADOW_TINT = np.array([0.52, 0.55, 0.62], np.float32)
-
-
-def _check(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise DatasetError(f"{name}={value!r}: expected a whole number >= {low}")
-    return int(value)
 
 
 def _fields(scene: dict, origin, xs, ys) -> np.ndarray:
@@ -195,7 +190,8 @@ def synthetic_tile(seed: int, size: int = 256) -> tuple:
     mask : numpy.ndarray
         uint8 ``(size, size)``, 1 on buildings (roof under trees included).
     """
-    seed, size = _check("seed", seed, 0), _check("size", size, 8)
+    seed = whole_number(seed, "seed", minimum=0, error=DatasetError)
+    size = whole_number(size, "size", minimum=8, error=DatasetError)
     rng = np.random.default_rng([seed, 1])
     return render_tile(layout.plan_scene(rng, 1, 1), (0, 0), size, rng)
 
@@ -226,7 +222,9 @@ def synthetic_tiles(n: int, size: int = 256, seed: int = 0, progress: bool = Fal
     TileSet
         Named ``synthetic_00000``, ``synthetic_00001``, ...
     """
-    n, size, seed = _check("n", n, 1), _check("size", size, 8), _check("seed", seed, 0)
+    n = whole_number(n, "n", error=DatasetError)
+    size = whole_number(size, "size", minimum=8, error=DatasetError)
+    seed = whole_number(seed, "seed", minimum=0, error=DatasetError)
     per_scene = SCENE_TILES * SCENE_TILES
     n_scenes = math.ceil(n / per_scene)
     per_row = math.ceil(math.sqrt(n_scenes))

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_course.data.errors import DatasetError
+from unet_course.data.geotiff import layout_folders, read_raster
 
 LABEL_RULES = ("threshold", "truncate")
 TILE_SPLITS = ("training", "validation", "test")
@@ -105,23 +106,6 @@ def binarize_label(label: np.ndarray, rule: str = "threshold") -> np.ndarray:
     return (label >= 1.0).astype(np.uint8)
 
 
-def _read_raster(path: Path, bands: int) -> np.ndarray:
-    """Read every band of a raster as float32 ``(bands, H, W)``, or raise DatasetError."""
-    import rasterio
-    from rasterio.errors import RasterioError
-
-    if not path.is_file():
-        raise DatasetError(f"{path} does not exist; expected a GeoTIFF with {bands} band(s)")
-    try:
-        with rasterio.open(path) as src:
-            if src.count != bands:
-                raise DatasetError(f"{path} has {src.count} band(s); expected {bands}")
-            return src.read().astype(np.float32)
-    except RasterioError as err:
-        raise DatasetError(f"{path} could not be read as a GeoTIFF ({err}); "
-                           f"expected a readable GeoTIFF with {bands} band(s)") from err
-
-
 def read_tile_pair(image_path, label_path) -> tuple:
     """Read one image and its label in the seed's format (lesson 1).
 
@@ -139,8 +123,8 @@ def read_tile_pair(image_path, label_path) -> tuple:
         float32 ``(H, W)`` with fractional coverage in [0, 1].
     """
     image_path, label_path = Path(image_path), Path(label_path)
-    image = _read_raster(image_path, 3)
-    label = _read_raster(label_path, 1)[0]
+    image = read_raster(image_path, 3)[0].astype(np.float32)
+    label = read_raster(label_path, 1)[0][0].astype(np.float32)
     if image.shape[1:] != label.shape:
         raise DatasetError(f"{label_path} is {label.shape[1]}x{label.shape[0]} pixels; expected "
                            f"{image.shape[2]}x{image.shape[1]} like its image {image_path.name}")
@@ -182,12 +166,9 @@ def load_tiles(root, split: str = "training", rule: str = "threshold") -> TileSe
         raise DatasetError(f"unknown split {split!r} for {root}; expected one of {TILE_SPLITS}")
     if rule not in LABEL_RULES:
         raise DatasetError(f"unknown label rule {rule!r}; expected one of {LABEL_RULES}")
-    folder = Path(root) / split
-    image_dir, label_dir = folder / "images", folder / "labels"
-    for needed in (image_dir, label_dir):
-        if not needed.is_dir():
-            raise DatasetError(f"{needed} is not a folder; expected the tile layout "
-                               f"ROOT/{split}/images/image_<x>_<y>.tif and ROOT/{split}/labels/")
+    image_dir, label_dir = layout_folders(
+        root, split, ("images", "labels"),
+        f"ROOT/{split}/images/image_<x>_<y>.tif and ROOT/{split}/labels/label_<x>_<y>.tif")
     image_paths = sorted(image_dir.glob("image_*.tif"))
     if not image_paths:
         raise DatasetError(f"{image_dir} holds no image_<x>_<y>.tif files; expected at least one tile")

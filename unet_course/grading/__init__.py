@@ -3,8 +3,8 @@
 Each graded function of an assignment notebook has a test cell of one line,
 ``grading.check_<name>(<name>)``, and a hidden block that calls the same
 check with ``hidden=True`` (other shapes, filters, rates and values). Checks
-raise ``AssertionError`` with what was called, expected versus got, and a
-hint. The machinery they share: :mod:`unet_course.grading.common` (calling
+raise ``CheckFailed`` (an ``AssertionError``) with what was called, expected
+versus got, and a hint; a notebook shows that message alone. The machinery they share: :mod:`unet_course.grading.common` (calling
 student code, the reference shortcut, stand-ins),
 :mod:`unet_course.grading.messages` (expected versus got, hints) and
 :mod:`unet_course.grading.architecture` (the aligned layer table).
@@ -16,7 +16,8 @@ assignment                module                                       points
 ``a1_data_imbalance``     :mod:`unet_course.grading.data_imbalance`    10
 ``a2_losses_metrics``     :mod:`unet_course.grading.losses_metrics`    20
 ``a3_unet_blocks``        :mod:`unet_course.grading.unet_blocks`       20
-``a4_train_evaluate``     :mod:`unet_course.grading.train_evaluate`    15
+``a4_train_evaluate``     :mod:`unet_course.grading.train_evaluate`    20
+``a5_footprints``         :mod:`unet_course.grading.footprints`        10
 ========================  ===========================================  =======
 
 The check functions are loaded on first use (``grading.check_dice_loss``
@@ -39,17 +40,21 @@ MODULES = {
     "a2_losses_metrics": "unet_course.grading.losses_metrics",
     "a3_unet_blocks": "unet_course.grading.unet_blocks",
     "a4_train_evaluate": "unet_course.grading.train_evaluate",
+    "a5_footprints": "unet_course.grading.footprints",
 }
 
 #: Points of each automatically graded item, by assignment (the notebooks' test cells carry them).
 ITEMS = {
-    "a1_data_imbalance": {"binarize_label": 3, "building_fraction": 2,
-                          "all_background_accuracy": 2, "positive_class_weight": 3},
-    "a2_losses_metrics": {"bce_loss": 2, "dice_loss": 3, "bce_dice_loss": 2, "dice_metric": 3,
-                          "iou_score": 2, "precision_score": 2, "recall_score": 2,
-                          "error_map_masks": 4},
+    "a1_data_imbalance": {"binarize_label": 2, "building_fraction": 1,
+                          "all_background_accuracy": 1, "positive_class_weight": 2,
+                          "spatial_block_split": 4},
+    "a2_losses_metrics": {"bce_loss": 3, "dice_loss": 4, "bce_dice_loss": 1, "dice_metric": 3,
+                          "iou_score": 1, "precision_score": 1, "recall_score": 1,
+                          "error_map_masks": 1, "DatasetDice": 5},
     "a3_unet_blocks": {"encoder_block": 4, "bottleneck": 3, "decoder_block": 5, "build_unet": 8},
-    "a4_train_evaluate": {"compile_unet": 4, "train_model": 4, "error_map": 4},
+    "a4_train_evaluate": {"compile_unet": 4, "train_model": 4, "augment_pair": 4,
+                          "choose_threshold": 3, "error_map": 2},
+    "a5_footprints": {"mask_to_polygons": 5, "match_buildings": 5},
 }
 
 #: Manually graded written answers: ``{assignment: {grade_id: points}}``.

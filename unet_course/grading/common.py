@@ -20,9 +20,10 @@ student's function may call (``encoder_block`` inside ``build_unet``). While
 it is checked, the references take their place in the notebook's globals, so
 a wrong block costs only its own points. Everything is restored afterwards.
 
-Frames of this package carry ``__tracebackhide__``, so IPython (and hence
-nbgrader's feedback) skips the grading code between the test cell's line and
-the frame that raised the message.
+A failing check raises :class:`~unet_course.grading.messages.CheckFailed`,
+which IPython (and hence nbgrader's Validate and feedback) shows as the
+message alone, after the student's own failing lines when their code raised.
+Frames of this package also carry ``__tracebackhide__`` for debuggers.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from unet_course.grading.messages import fail, show
+from unet_course.grading.messages import error_text, fail, show
 
 __all__ = ["ReferenceUsed", "Item", "quiet", "is_reference"]
 
@@ -261,7 +262,7 @@ class Item:
         result, caught = self._run(fn, args, kwargs)
         if isinstance(caught, error):
             return
-        got = f"{type(caught).__name__}: {caught}" if caught is not None else f"no error (returned {show(result)})"
+        got = error_text(caught) if caught is not None else f"no error (returned {show(result)})"
         fail(f"{shown} should raise {error.__name__}", error.__name__, got, hint=hint)
 
     def call(self, fn, *args, shown, hint=None, target=None, **kwargs):
@@ -291,8 +292,8 @@ class Item:
         result, error = self._run(fn, args, kwargs, target)
         if error is not None:
             try:
-                fail(f"{shown} raised {type(error).__name__}: {error}",
-                     hint=hint or "the traceback above shows the line of your code that failed")
+                fail(f"{shown} raised {error_text(error)}",
+                     hint=hint or "the lines above show where your code failed")
             except AssertionError as message:
                 raise message from error
         return result

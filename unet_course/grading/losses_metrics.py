@@ -8,6 +8,9 @@ threshold (a pixel is building when its probability is *greater than* the
 threshold). Every value is compared with the package's numpy twins in
 :mod:`unet_course.losses` and :mod:`unet_course.metrics`.
 
+``DatasetDice``, a Keras metric that accumulates the Dice over batches, is
+checked in :mod:`unet_course.grading.dataset_metric`.
+
 Hidden checks use other shapes, other ``smooth`` values and thresholds, and
 batches where the per-image mean and the batch-wide value differ.
 """
@@ -16,11 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from unet_course.grading.common import Item, quiet
+from unet_course.grading.dataset_metric import DATASET_DICE, check_DatasetDice  # noqa: F401
 from unet_course.grading.messages import as_float, expect_array, expect_close, fail, show
 
 __all__ = ["check_bce_loss", "check_dice_loss", "check_bce_dice_loss", "check_dice_metric",
            "check_iou_score", "check_precision_score", "check_recall_score",
-           "check_error_map_masks"]
+           "check_error_map_masks", "check_DatasetDice"]
 
 _L3 = 'lesson 3 "BCE versus Dice"'
 _L8 = 'lesson 8 "Evaluation and error maps"'
@@ -44,7 +48,8 @@ HINTS = {
                 "1 - p at least 1e-7 before the log (ops.maximum or ops.clip)",
     "dice_loss": "Dice loss is 1 - (2 sum(y p) + smooth) / (sum(y) + sum(p) + smooth), each sum over "
                  "every pixel of the whole batch, on the probabilities themselves (no threshold)",
-    "bce_dice_loss": "return bce_loss(y_true, y_pred) + dice_loss(y_true, y_pred)",
+    "bce_dice_loss": "the seed's loss adds the two losses you wrote above, each on the same "
+                     "y_true and y_pred, with equal weight",
     "dice_metric": "threshold first (building where y_pred > 0.5), count tp, fp, fn over the batch, "
                    "return 2 tp / (2 tp + fp + fn), and 1.0 when that denominator is 0",
     "iou_score": "IoU = tp / (tp + fp + fn), with building where y_prob > threshold; 1.0 when "
@@ -53,16 +58,24 @@ HINTS = {
                        "when nothing is predicted (tp + fp = 0)",
     "recall_score": "recall = tp / (tp + fn), with building where y_prob > threshold; 1.0 when "
                     "there is no building (tp + fn = 0)",
-    "error_map_masks": "return {'tp': y & p, 'fp': ~y & p, 'fn': y & ~p, 'tn': ~y & ~p} with y "
-                       "and p as bool arrays",
+    "error_map_masks": "a true positive is building in the truth and in the prediction, a "
+                       "false positive building only in the prediction, a false negative only "
+                       "in the truth, a true negative in neither; make both inputs bool first, "
+                       "then combine them elementwise (and, not)",
 }
+#: Where a seed-style dice_metric meets the course's deliberate difference (lessons 3 and 8).
+SEED_EMPTY_DICE = ("your metric gives 0 where nothing is predicted and there is no building, as "
+                   "the seed's does (tf.math.divide_no_nan turns 0/0 into 0). The course "
+                   "deliberately differs here: an empty tile predicted empty is a perfect "
+                   "answer, so its Dice is 1 (lesson 8 explains why); return 1 when "
+                   "2 tp + fp + fn is 0")
 KERAS_HINT = ("Keras runs losses and metrics on symbolic tensors inside model.fit, where numpy "
               "cannot look at values: use keras.ops (ops.sum, ops.log, ops.cast, ops.where ...) "
               "instead of numpy, and no float() or .numpy()")
 
 
 def _tensor(array):
-    import keras
+    from unet_course.backend import keras
     return keras.ops.convert_to_tensor(np.asarray(array, dtype=np.float32))
 
 
@@ -84,7 +97,7 @@ def _keras_value(item, fn, y, p, shown, args=(), kwargs=None):
 def _in_training_step(item, fn, y, p, gradient):
     """Run ``fn`` inside ``tf.function`` (as model.fit does); check its gradient if asked."""
     __tracebackhide__ = True
-    import tensorflow as tf
+    from unet_course.backend import tf
 
     @tf.function
     def step(y_true, y_pred):
@@ -209,8 +222,10 @@ def check_dice_metric(dice_metric, hidden=False):
     for description, yt, pt in cases:
         shown = f"dice_metric(y_true, y_pred) on {description}"
         expected = _numpy_dice(yt, pt)
-        expect_close(shown, _keras_value(DICE_METRIC, dice_metric, yt, pt, shown), expected,
-                     1e-5, HINTS["dice_metric"])
+        value = _keras_value(DICE_METRIC, dice_metric, yt, pt, shown)
+        if sum(_counts(yt, pt)) == 0 and abs(value) < 1e-6:
+            fail(shown, "1 (the course's convention for 0/0)", value, hint=SEED_EMPTY_DICE)
+        expect_close(shown, value, expected, 1e-5, HINTS["dice_metric"])
     _in_training_step(DICE_METRIC, dice_metric, y, p, gradient=False)
 
 

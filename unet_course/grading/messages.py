@@ -8,21 +8,91 @@ way for every assignment::
       got:      0.117647
     Hint: Dice loss is 1 - (2 sum(y p) + smooth) / (sum(y) + sum(p) + smooth), ...
 
+The message is all a student sees. :class:`CheckFailed` (an
+``AssertionError``) renders itself in IPython, and so in nbgrader's Validate
+dialog and feedback pages, as the message alone: no traceback through the
+grading package's frames. When the student's own code raised, the lines of
+*their* code that did are shown above it.
+
 The other helpers turn what a student's function returned into something to
 compare (:func:`as_float`), compare it (:func:`close`, :func:`expect_close`,
 :func:`expect_array`) and describe values briefly (:func:`show`).
 """
 from __future__ import annotations
 
+import sys
+import traceback
+from pathlib import Path
+
 import numpy as np
 
-__all__ = ["fail", "show", "as_float", "close", "expect_close", "expect_array"]
+__all__ = ["CheckFailed", "error_text", "fail", "show", "as_float", "close", "expect_close", "expect_array"]
 
 _MISSING = object()
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+_LIBRARIES = tuple({str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+
+
+class CheckFailed(AssertionError):
+    """A failed check: an ``AssertionError`` whose message is all a student needs.
+
+    IPython calls :meth:`_render_traceback_` instead of printing a traceback,
+    so a notebook (and nbgrader's Validate and feedback, which show the
+    notebook's error output) shows the message without the grading
+    package's frames.
+    """
+
+    def _render_traceback_(self):
+        """The lines IPython shows: the student's own failing lines (if any), then the message."""
+        lines = []
+        cause = self.__cause__
+        if cause is not None:
+            frames = [frame for frame in traceback.extract_tb(cause.__traceback__)
+                      if _is_student_code(frame.filename)]
+            if frames:
+                lines.append("Your code raised it here:")
+                for frame in frames[-3:]:
+                    lines.append(f"  {_where(frame.filename)}, line {frame.lineno}, in {frame.name}")
+                    if frame.line:
+                        lines.append(f"    {frame.line.strip()}")
+        lines.append(f"\x1b[0;31mCheck failed:\x1b[0m {self}")
+        return "\n".join(lines).splitlines()
+
+
+def error_text(error):
+    """``"TypeError: ..."`` for a student's exception, without this package's frames.
+
+    TensorFlow writes the graph's stack into its messages (``File ".../grading/...",
+    line 106, in step``); those lines, and the source line under each, are left out.
+    """
+    lines, skip = [], False
+    for line in str(error).splitlines():
+        if skip:
+            skip = False
+            continue
+        if line.strip().startswith("File ") and _PACKAGE in line:
+            skip = True
+            continue
+        lines.append(line)
+    return f"{type(error).__name__}: " + "\n".join(lines).strip()
+
+
+def _is_student_code(filename):
+    """``True`` for a notebook cell or a student's file; ``False`` for libraries and this package."""
+    if filename.startswith("<") and not filename.startswith("<frozen"):
+        return True
+    path = str(Path(filename).resolve())
+    return not path.startswith(_PACKAGE) and not path.startswith(_LIBRARIES)
+
+
+def _where(filename):
+    """``Cell In[...]``-style name of a notebook cell's file, else the file's name."""
+    name = Path(filename).name
+    return "your cell" if "ipykernel_" in filename or filename.startswith("<") else name
 
 
 def fail(what, expected=_MISSING, got=_MISSING, hint=None):
-    """Raise ``AssertionError``: what was called, expected versus got, a hint.
+    """Raise :class:`CheckFailed`: what was called, expected versus got, a hint.
 
     Parameters
     ----------
@@ -42,7 +112,7 @@ def fail(what, expected=_MISSING, got=_MISSING, hint=None):
         lines.append(f"  got:      {_text(got)}")
     if hint:
         lines.append(f"Hint: {hint}")
-    raise AssertionError("\n".join(lines))
+    raise CheckFailed("\n".join(lines))
 
 
 def _text(value):

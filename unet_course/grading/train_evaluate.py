@@ -13,6 +13,8 @@
   (the reference falls by about twice that). The hidden check trains one
   more epoch in batches of 16 on the model the visible check trained, which
   Keras does without tracing its training step again;
+- ``augment_pair`` and ``choose_threshold``: see
+  :mod:`unet_course.grading.augment_threshold`;
 - ``error_map(image, y_true, y_pred, alpha=0.7)``: compared pixel by pixel
   with :func:`unet_course.viz.error_map`, within 1 grey level for rounding.
 
@@ -24,10 +26,13 @@ import math
 
 import numpy as np
 
+from unet_course.grading.augment_threshold import (  # noqa: F401 - their Items too
+    AUGMENT, THRESHOLD, check_augment_pair, check_choose_threshold)
 from unet_course.grading.common import Item, quiet
 from unet_course.grading.messages import as_float, expect_close, fail, show
 
-__all__ = ["check_compile_unet", "check_train_model", "check_error_map", "MIN_IMPROVEMENT"]
+__all__ = ["check_compile_unet", "check_train_model", "check_augment_pair",
+           "check_choose_threshold", "check_error_map", "MIN_IMPROVEMENT"]
 
 _L7 = 'lesson 7 "Training"'
 _L8 = 'lesson 8 "Evaluation and error maps"'
@@ -42,14 +47,14 @@ ERROR_MAP = Item("error_map", ("unet_course.viz.error_map", "unet_course.viz.plo
 MIN_IMPROVEMENT = 0.1
 
 HINTS = {
-    "compile_unet": "model.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), "
-                    "loss=the loss named by `loss` (or `loss` itself when it is a function), "
-                    "metrics=dataset_metrics()) with schedule = keras.optimizers.schedules."
-                    "ExponentialDecay(learning_rate or 1e-3, decay_steps=1000, decay_rate=0.9); "
-                    "return model",
-    "train_model": "make_dataset(train, batch_size, shuffle=True) and make_dataset(validation, "
-                   "batch_size, shuffle=False), then model.fit(train_ds, validation_data=val_ds, "
-                   "epochs=epochs, verbose=0), and return the History's .history dict",
+    "compile_unet": "the seed's recipe: Adam whose learning rate is an exponential decay "
+                    "starting at learning_rate (1e-3 when None) and multiplied by 0.9 every "
+                    "1000 steps; the loss that get_loss finds for `loss`; the course's "
+                    "dataset-level metrics; the function gives back the model it compiled",
+    "train_model": "the training tiles go through the tf.data pipeline shuffled and the "
+                   "validation tiles in a fixed order, both in batches of batch_size; fit "
+                   "for `epochs` epochs with the validation data and without a progress bar, "
+                   "and give back the History's dict of per-epoch values",
     "error_map": "grey = luma 0.299 R + 0.587 G + 0.114 B (of the image in 0..255) on all 3 "
                  "channels; where tp, fp, fn: (1 - alpha) * grey + alpha * ERROR_COLOURS[key]; "
                  "true negatives stay grey; round, clip to 0..255, return uint8",
@@ -59,7 +64,7 @@ _LOSS_TWINS = {"bce": "bce_np", "dice": "dice_loss_np", "bce_dice": "bce_dice_np
 
 
 def _small_unet():
-    import keras
+    from unet_course.backend import keras
 
     from unet_course.model import build_unet
     keras.utils.set_random_seed(7)
@@ -80,7 +85,7 @@ def _name(value):
 
 def _check_schedule(shown, optimizer, initial):
     __tracebackhide__ = True
-    import keras
+    from unet_course.backend import keras
     if not isinstance(optimizer, keras.optimizers.Adam):
         fail(f"{shown}: the optimizer", "keras.optimizers.Adam", type(optimizer).__name__,
              hint=HINTS["compile_unet"])
@@ -152,14 +157,9 @@ _TRAINED = {}
 
 
 def _fresh_model(prof):
-    """The smoke profile's U-Net, seeded and compiled the package's way."""
-    import keras
-
-    from unet_course.model import build_unet
-    from unet_course.train import compile_unet
-    keras.utils.set_random_seed(prof.seed)
-    return compile_unet(build_unet((prof.image_size, prof.image_size, 3), prof.base_filters),
-                        jit_compile=False)
+    """The smoke profile's U-Net, seeded and compiled the package's way (what lesson 7 trains)."""
+    from unet_course.train import compiled_unet
+    return compiled_unet(prof)
 
 
 def _validation_loss(model, tiles):

@@ -1,6 +1,8 @@
 """Checks of assignment 3, "The U-Net's blocks" (lessons 4, 5 and 6).
 
-Each block is graded on its own. The check builds a small Keras model around
+Each block is graded on its own, against the seed's layers and settings
+(:mod:`unet_course.model` is the seed's network, layer for layer): the seed's
+block code typed in earns full marks. The check builds a small Keras model around
 the student's block and around :mod:`unet_course.model`'s, and compares them
 layer by layer (:mod:`unet_course.grading.architecture`): class, filters,
 kernel size, strides, padding, activation, initializer class, dropout rate,
@@ -15,8 +17,7 @@ block that follows its arguments passes.
 """
 from __future__ import annotations
 
-import keras
-
+from unet_course.backend import keras
 from unet_course.grading.architecture import compare_models
 from unet_course.grading.common import Item, quiet
 from unet_course.grading.messages import fail
@@ -36,23 +37,24 @@ UNET = Item(
                "decoder_block": "unet_course.model.decoder_block"},
 )
 
-_PAIR = ("every 3x3 convolution is Conv2D(filters, (3, 3), padding='same', activation='relu', "
-         "kernel_initializer=kernel_initializer) followed by SpatialDropout2D(dropout_rate)")
+_PAIR = ("each 3x3 convolution of the seed has stride 1, 'same' padding, a relu and the "
+         "kernel_initializer it is given, and spatial dropout at dropout_rate follows it")
 HINTS = {
-    "encoder_block": f"{_PAIR}; two such pairs give the skip, then MaxPooling2D((2, 2)) gives "
-                     "pooled; return (skip, pooled).",
-    "bottleneck": f"{_PAIR}; the bottleneck is two such pairs and no pooling.",
-    "decoder_block": "Conv2DTranspose(filters, (2, 2), strides=(2, 2), padding='same', "
-                     "kernel_initializer=kernel_initializer) on inputs, then "
-                     f"Concatenate()([up, connections]), then two pairs: {_PAIR}.",
-    "build_unet": "keras.Input(input_shape); encoder blocks with filters, 2, 4 and 8 times "
-                  "filters; bottleneck with 16 times; decoder blocks back down, each with the "
-                  "skip of the encoder of the same size; then Conv2D(1, (1, 1), "
-                  "activation='sigmoid', dtype='float32'); pass dropout_rate and "
-                  "kernel_initializer to every block.",
+    "encoder_block": f"{_PAIR}. Two such pairs give the skip connection; a 2x2 max pooling "
+                     "with the seed's 'same' padding then halves it. The block gives back both "
+                     "tensors, the skip first.",
+    "bottleneck": f"{_PAIR}. The bottleneck is two such pairs, without pooling: its output has "
+                  "the size of its input.",
+    "decoder_block": "first a 2x2 transposed convolution with stride 2 ('same' padding, relu, "
+                     "the given initializer) doubles the size of inputs; the skip connections "
+                     "are joined to it on the channel axis, the upsampled features first; "
+                     f"then two pairs ({_PAIR}).",
+    "build_unet": "filters double at each of the four encoder blocks, the bottleneck has 16 "
+                  "times filters, and each decoder block halves them again and takes the skip "
+                  "of the encoder block of its size; the head is the seed's 1x1 convolution "
+                  "to one channel with a sigmoid (Keras' default initializer); every block "
+                  "gets dropout_rate and kernel_initializer.",
 }
-
-_REFERENCE = "unet_course.model"
 
 
 def _reference(name):
@@ -199,8 +201,9 @@ def check_build_unet(build_unet, hidden=False):
         shown = f"build_unet({_arguments([repr(a) for a in args], kwargs)})"
         got = UNET.call(build_unet, *args, shown=shown, **kwargs)
         if not isinstance(got, keras.Model):
-            fail(f"{shown} should return a keras.Model", "keras.Model(inputs, outputs)", got,
-                 hint="end with `return keras.Model(inputs, outputs)`")
+            fail(f"{shown} should return a keras.Model", "a keras.Model", got,
+                 hint="the function gives back a Keras model built from its input tensor "
+                      "to the head's output, not the tensors themselves")
         expected = reference(*args, **kwargs)
         _compare(expected, got, f"{shown} (the package's blocks stood in for yours)",
                  "build_unet")
