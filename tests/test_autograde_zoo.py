@@ -30,15 +30,16 @@ import threading
 import nbformat
 import pytest
 
+from unet_course import grading
+
 from _autograde_course import make_course
 from test_nbgrader_e2e import ROOT, SCRIPTS, WRONG, _env, expected_scores, nbgrader, submissions
 
 pytestmark = pytest.mark.slow
 
 A1 = "a1_data_imbalance"
-POINTS = {"binarize_label": 3, "building_fraction": 2, "all_background_accuracy": 2,
-          "positive_class_weight": 3}
-TOTAL = sum(POINTS.values())
+POINTS = grading.ITEMS[A1]
+TOTAL = grading.total_points(A1)
 CHANGED = "the grading environment was changed by this notebook"
 CELL_TIMEOUT = 25
 
@@ -92,18 +93,27 @@ def zoo(solution, course, port):
            f"        db = sqlite3.connect(p)\n        db.execute({{q!r}})\n        db.commit()\n"
            f"        print('WROTE', p)\n    except Exception as e:\n        print('blocked', e)")
     first = lambda nb, i: nb.cells.pop(i)  # noqa: E731
-    half = POINTS["binarize_label"] + POINTS["building_fraction"]
+
+    def upto(grade_id):
+        """Points of the test cells up to and including ``grade_id``, in notebook order."""
+        meta = [c.metadata.get("nbgrader", {}) for c in solution.cells]
+        end = next(i for i, m in enumerate(meta) if m.get("grade_id") == grade_id)
+        return sum(m.get("points", 0) for m in meta[:end + 1] if m.get("grade"))
+
+    half = upto("test_building_fraction")
+    last = [c.metadata["nbgrader"]["grade_id"] for c in solution.cells
+            if c.metadata.get("nbgrader", {}).get("grade")][-1]
     return {
         "syntax-error": (_edit(solution, "positive_class_weight", lambda nb, i: setattr(
             nb.cells[i], "source", "def positive_class_weight(masks):\n    return (")),
-            TOTAL - 3, "SyntaxError"),
+            TOTAL - POINTS["positive_class_weight"], "SyntaxError"),
         "infinite-loop": (_insert_after(solution, "test_building_fraction", "while True:\n    pass"),
                           half, "Stopped by the cell time limit"),
         "sleeps-forever": (_insert_after(solution, "test_building_fraction",
                                          "import time\ntime.sleep(10**6)"), half, "Stopped by the cell time limit"),
         "memory-bomb": (_insert_after(solution, "test_all_background_accuracy",
                                       "x = []\nwhile True:\n    x.append(bytearray(10**8))"),
-                        TOTAL - 3, "Stopped by the memory limit"),
+                        upto("test_all_background_accuracy"), "Stopped by the memory limit"),
         "os-exit": (_insert_after(solution, "test_building_fraction", "import os\nos._exit(1)"),
                     TOTAL, "The kernel stopped in cell"),
         "deleted-test-cell": (_edit(solution, "test_positive_class_weight", first), TOTAL,
@@ -117,12 +127,12 @@ def zoo(solution, course, port):
                                          "print('my notes')"), TOTAL, None),
         "renamed-function": (_edit(solution, "positive_class_weight", lambda nb, i: setattr(
             nb.cells[i], "source", nb.cells[i].source.replace("def positive_class_weight", "def class_weight"))),
-            TOTAL - 3, "NameError"),
+            TOTAL - POINTS["positive_class_weight"], "NameError"),
         "checks-replaced": (_insert_after(solution, "test_binarize_label",
                                           "from unet_course import grading\nfor n in dir(grading):\n"
                                           "    if n.startswith('check_'):\n"
                                           "        setattr(grading, n, lambda *a, **k: None)"),
-                            POINTS["binarize_label"], CHANGED),
+                            upto("test_binarize_label"), CHANGED),
         "custom-exception-handler": (_insert_after(solution, "setup",
                                                    "get_ipython().set_custom_exc((BaseException,), "
                                                    "lambda *a, **k: None)"), 0, CHANGED),
@@ -145,10 +155,10 @@ def zoo(solution, course, port):
         "network": (_insert_after(solution, "setup", f"import socket\ntry:\n"
                                   f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).send(b'hi')\n"
                                   f"except OSError as e:\n    print('blocked', e)"), TOTAL, None),
-        "prints-100mb-lines": (_insert_after(solution, "test_positive_class_weight",
+        "prints-100mb-lines": (_insert_after(solution, last,
                                              "for i in range(10**6):\n    print('x' * 99)"),
                                TOTAL, "Stopped by the output limit"),
-        "prints-100mb-one-line": (_insert_after(solution, "test_positive_class_weight",
+        "prints-100mb-one-line": (_insert_after(solution, last,
                                                 "print('x' * 10**8)"), TOTAL, "Stopped by the output limit"),
         "not-json": (b"\x89PNG\r\n\x1a\n\x00\x00garbage", 0, "is not a notebook"),
         "truncated-json": (b'{"cells": [', 0, "is not a notebook"),
