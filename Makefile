@@ -10,7 +10,7 @@ EXTRAS ?= cpu,dev
 OUT ?= runs/demo
 EXECUTED ?= executed
 
-.PHONY: demo test unit course browser-deps assignments course-full bench clean
+.PHONY: demo test unit course browser-deps grading-deps assignments course-full bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/unet-course demo --out $(OUT)
 
-test: $(STAMP) browser-deps
+test: $(STAMP) browser-deps grading-deps
 	$(PY) -m pytest tests
 	UNET_COURSE_PROFILE=smoke $(PY) -m pytest --nbval-lax course
 
@@ -33,6 +33,17 @@ browser-deps:
 	      || echo "could not install Debian's chromium: the browser test will fail saying so"; \
 	  else \
 	    echo "chromium is missing: install Debian's 'chromium' package for the browser test"; \
+	  fi; \
+	fi
+
+# Debian's bubblewrap sandboxes the students' kernels of `unet-course autograde` (no daemon, no root at run time).
+grading-deps:
+	@if ! command -v bwrap >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
+	      || echo "could not install Debian's bubblewrap: the autograde tests will fail saying so"; \
+	  else \
+	    echo "bubblewrap is missing: install Debian's 'bubblewrap' package for sandboxed autograding"; \
 	  fi; \
 	fi
 
@@ -53,6 +64,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_inference.py
 	$(PY) benchmarks/bench_inference_scenes.py
+	$(PY) benchmarks/bench_autograde.py
 
 clean:
 	rm -rf $(VENV) runs $(EXECUTED) test-output

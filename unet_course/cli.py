@@ -8,6 +8,7 @@
     unet-course download [--dest DIR] [--manifest FILE] [--base-url URL]
     unet-course predict IMAGE.tif [IMAGE2.tif ...] --weights RUN/best.keras --out DIR [--overwrite]
     unet-course evaluate-footprints PRED TRUTH [--out DIR]
+    unet-course autograde ASSIGNMENT [--course-dir DIR] [--workers N | --scheduler ADDRESS] ...
 
 ``demo`` trains on synthetic tiles and evaluates on their test split, writing
 ``DIR/metrics.json``, ``DIR/curves.png``, ``DIR/error_maps.png`` and
@@ -19,6 +20,8 @@ interrupted. ``evaluate`` scores ``DIR/best.keras`` on the test split.
 checking sizes and checksums) into the layout ``massachusetts:DIR`` reads.
 ``predict`` and ``evaluate-footprints`` (lesson 10) live in
 :mod:`unet_course.footprints.commands`.
+``autograde`` grades a class with nbgrader, sandboxed and in parallel
+(:mod:`unet_course.grading.autograde.command`).
 
 Wrong arguments print the usage and exit with status 2; bad data, a missing
 model or an existing run print one line ``error: ...`` and exit with status 1.
@@ -104,6 +107,9 @@ def build_parser():
     download.add_argument("--base-url", default=None, metavar="URL",
                           help="a mirror instead of the manifest's official address")
     COMMANDS.update(add_footprint_commands(commands))
+    from unet_course.grading.autograde.command import add_parser as add_autograde
+
+    add_autograde(commands)
     return parser
 
 
@@ -229,6 +235,10 @@ def main(argv=None):
     """Run ``unet-course`` with ``argv`` (default: the command line); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "autograde":
+        from unet_course.grading.autograde.command import run
+
+        return run(args)
     try:
         args.prof = _profile(args)
     except ValueError as error:  # a bad $UNET_COURSE_PROFILE

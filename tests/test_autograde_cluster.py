@@ -1,0 +1,125 @@
+"""``unet-course autograde`` past one process: an existing Dask scheduler, the Slurm set-up, the limits.
+
+- ``--scheduler ADDRESS``: a real Dask cluster on loopback, started here as
+  an instructor's cluster would be, grades a small class; the gradebook is
+  written by the command's process only;
+- ``deploy/slurm-grading.yaml``: dask-jobqueue builds the Slurm job script
+  from it (nothing is submitted);
+- the notebook time limit and the sandbox's command line, checked directly.
+"""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from _autograde_course import make_course
+from test_nbgrader_e2e import ROOT, _env, nbgrader, submissions
+
+A1 = "a1_data_imbalance"
+
+
+@pytest.fixture(scope="module")
+def small_course(tmp_path_factory):
+    """Assignment 1 generated in a fresh course, with the solution and the blank release submitted."""
+    course = tmp_path_factory.mktemp("cluster") / "course"
+    subs = submissions(A1, *make_course(course, A1))
+    for student in ("solution", "blank"):
+        target = course / "submitted" / student / A1 / f"{A1}.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(subs[student], str(target))
+    return course
+
+
+@pytest.mark.slow
+def test_grades_on_an_existing_scheduler(small_course):
+    """Workers of a separately started loopback cluster grade; export shows the grades."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        done = subprocess.run([sys.executable, "-m", "unet_course", "autograde", A1, "--quiet",
+                               "--scheduler", cluster.scheduler_address, "--cell-timeout", "60"],
+                              cwd=small_course, env={**_env(), "PYTHONPATH": str(ROOT)},
+                              capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    nbgrader(small_course, "export")
+    with open(small_course / "grades.csv", newline="") as file:
+        scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(file)}
+    assert scores == {"solution": 10.0, "blank": 0.0}
+
+
+def test_no_scheduler_at_the_address(small_course):
+    """A scheduler address where nothing listens: one line saying so, exit status 1."""
+    done = subprocess.run([sys.executable, "-m", "unet_course", "autograde", A1, "--force", "--quiet",
+                           "--scheduler", "tcp://127.0.0.1:9"], cwd=small_course,
+                          env={**_env(), "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1
+    assert "no Dask scheduler answers at tcp://127.0.0.1:9" in done.stderr
+
+
+def test_slurm_configuration_makes_a_job_script():
+    """deploy/slurm-grading.yaml: one thread, one GPU per worker, the course's environment."""
+    import dask
+    from dask_jobqueue import SLURMCluster
+
+    config = yaml.safe_load((ROOT / "deploy" / "slurm-grading.yaml").read_text())
+    flat = {}
+
+    def flatten(prefix, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                flatten(f"{prefix}.{key}" if prefix else key, inner)
+        else:
+            flat[prefix] = value
+
+    flatten("", config)
+    with dask.config.set(flat), SLURMCluster(scheduler_options={"host": "127.0.0.1", "port": 0},
+                                               dashboard_address=None) as cluster:
+        script = cluster.job_script()
+    assert "#SBATCH --gres=gpu:1" in script and "#SBATCH -p gpu" in script
+    assert "--nthreads 1" in script and "source /opt/unet-course/.venv/bin/activate" in script
+    assert dask.config.get("distributed.scheduler.allowed-failures", config=config) == 2
+
+
+def test_notebook_time_limit_stops_the_notebook():
+    """Cells within the cell limit but past the notebook's: stopped, later test cells score 0."""
+    from nbgrader import utils
+
+    from unet_course.grading.autograde.execute import execute
+    from unet_course.grading.autograde.limits import Limits
+
+    test = nbformat.v4.new_code_cell("assert True", metadata={"nbgrader": {
+        "grade": True, "grade_id": "t", "locked": True, "points": 1, "solution": False,
+        "task": False, "schema_version": 3}})
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(4)")
+                                         for _ in range(4)] + [test])
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = [Path(tmp) / name for name in ("work", "home", "sockets")]
+        for folder in folders:
+            folder.mkdir()
+        outcome = execute(nb, folders, Limits(cell_timeout=60, notebook_timeout=8), "none")
+    assert outcome.limit == "notebook"
+    assert outcome.notes[0].startswith("Stopped by the notebook time limit (8 s)")
+    assert utils.determine_grade(nb.cells[-1])[0] == 0
+
+
+def test_sandbox_command_line_hides_the_course(tmp_path):
+    """The sandbox binds the system read-only and only its three folders read-write."""
+    from unet_course.grading.autograde.sandbox import kernel_env, sandbox_argv
+
+    folders = [tmp_path / name for name in ("work", "home", "sockets")]
+    argv = sandbox_argv(folders, folders[0], kernel_env(folders[1]))
+    writable = [argv[i + 1] for i, a in enumerate(argv) if a == "--bind"]
+    assert writable == [str(f) for f in folders]
+    assert "--unshare-all" in argv and "--clearenv" in argv and "--die-with-parent" in argv
+    read_only = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind"]
+    assert "/" not in read_only and str(ROOT) not in read_only and str(ROOT / "solutions") not in read_only
+    assert str(Path.home()) not in read_only

@@ -1,0 +1,112 @@
+"""Pieces of ``unet-course autograde`` that need no kernel: the probe's verdicts, restoring cells, limits."""
+from __future__ import annotations
+
+import hmac
+
+import nbformat
+import pytest
+
+from unet_course.grading.autograde.integrity import Probe
+from unet_course.grading.autograde.limits import Limits, limit_line, prlimit_argv
+from unet_course.grading.autograde.worker import read_notebook, restore
+
+
+def _answer(probe, challenge, report, key=None):
+    mac = hmac.new(key or probe.key, (challenge + "\n" + report).encode(), "sha256").hexdigest()
+    probe.answer_path.write_text(mac + "\n" + report)
+
+
+def test_probe_accepts_only_a_signed_empty_report(tmp_path):
+    probe = Probe(tmp_path, "a1_data_imbalance")
+    challenge, source = probe.challenge()
+    assert challenge in source and "sys" in source
+    assert "no answer" in probe.verdict(challenge)
+    _answer(probe, challenge, "")
+    assert probe.verdict(challenge) is None
+    _answer(probe, challenge, "builtins.print\nnumpy.array_equal")
+    assert probe.verdict(challenge) == "changed: builtins.print, numpy.array_equal"
+    _answer(probe, challenge, "", key=b"x" * 32)                  # not the hook's key
+    assert "interfered" in probe.verdict(challenge)
+    fresh, _ = probe.challenge()
+    _answer(probe, challenge, "")                                  # an old answer, replayed
+    assert "interfered" in probe.verdict(fresh)
+
+
+def test_prelude_hands_over_the_key_by_a_file(tmp_path):
+    probe = Probe(tmp_path, "a1_data_imbalance")
+    source = probe.prelude()
+    assert probe.key_path.read_bytes() == probe.key
+    assert probe.key.hex() not in source and str(probe.key_path) in source
+    compile(source, "<prelude>", "exec")
+
+
+def _meta(grade_id, grade=False, locked=False, solution=False, points=0):
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "solution": solution,
+            "task": False, "schema_version": 3}
+    if grade:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+MASTER = [
+    {"name": "setup", "cell_type": "code", "locked": True, "source": "import numpy as np",
+     "checksum": "a", "grade": False, "points": 0.0, "solution": False, "task": False},
+    {"name": "f", "cell_type": "code", "locked": False, "source": "def f():\n    raise NotImplementedError()",
+     "checksum": "b", "grade": False, "points": 0.0, "solution": True, "task": False},
+    {"name": "test_f", "cell_type": "code", "locked": True,
+     "source": "assert f() == 1\n### BEGIN HIDDEN TESTS\nassert f() + 1 == 2\n### END HIDDEN TESTS",
+     "checksum": "c", "grade": True, "points": 2.0, "solution": False, "task": False},
+]
+
+
+def _submission(test_source="assert f() == 1", test_type="code", drop_test=False):
+    cells = [nbformat.v4.new_code_cell("import numpy as np", metadata=_meta("setup", locked=True)),
+             nbformat.v4.new_code_cell("def f():\n    return 1", metadata=_meta("f", solution=True))]
+    if not drop_test:
+        maker = nbformat.v4.new_code_cell if test_type == "code" else nbformat.v4.new_markdown_cell
+        cells.append(maker(test_source, metadata=_meta("test_f", grade=True, locked=True, points=99)))
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_restore_runs_the_gradebooks_test_code():
+    nb = _submission()
+    assert restore(nb, MASTER) == []                         # as released: nothing to say
+    assert nb.cells[2].source == MASTER[2]["source"]          # hidden tests back in
+    assert nb.cells[2].metadata["nbgrader"]["points"] == 2.0  # points from the gradebook
+    assert nb.cells[1].source == "def f():\n    return 1"     # the student's answer stays
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"test_source": "pass"}, "had been edited"),
+    ({"test_type": "markdown"}, "changed back"),
+    ({"drop_test": True}, "was missing"),
+])
+def test_restore_undoes_each_change(kwargs, words):
+    nb = _submission(**kwargs)
+    notes = restore(nb, MASTER)
+    assert len(notes) == 1 and words in notes[0]
+    cell = nb.cells[2]
+    assert cell.cell_type == "code" and cell.source == MASTER[2]["source"]
+    assert cell.metadata["nbgrader"]["grade"] is True
+
+
+def test_unknown_grade_ids_lose_their_metadata():
+    nb = _submission()
+    nb.cells.append(nbformat.v4.new_code_cell("pass", metadata=_meta("free_points", grade=True, points=50)))
+    restore(nb, MASTER)
+    assert "nbgrader" not in nb.cells[-1].metadata
+
+
+@pytest.mark.parametrize("data, words", [(b"\x89PNG\x00", "not text"), (b"{\"cells\": [", "not valid notebook JSON"),
+                                         (b"[1, 2]", "not valid notebook JSON")])
+def test_files_that_are_not_notebooks(data, words):
+    nb, why = read_notebook(data, "a1.ipynb")
+    assert nb is None and why.startswith("a1.ipynb is not a notebook") and words in why
+
+
+def test_limits():
+    limits = Limits(cell_timeout=5, memory_mb=100)
+    assert prlimit_argv(limits)[:2] == ["prlimit", f"--as={100 << 20}"]
+    assert limit_line("cell", limits, 3).startswith("Stopped by the cell time limit (5 s) in cell 3")
+    with pytest.raises(ValueError, match="--cell-timeout must be a whole number"):
+        Limits(cell_timeout=0)
