@@ -58,14 +58,7 @@ def forbidden_imports(source: str, module: str) -> list[str]:
     allowed = {"core": {"core"}, "lessons": {"core", "lessons", "grading"}, "grading": {"core", "grading"}}
     mine = layer(module)
     return sorted(name for name in imported_modules(source, module)
-                  if name.count(".") and layer(name) not in allowed[mine]
-                  and not any(module == user and (name == target or name.startswith(target + "."))
-                              for user, target in DISPATCH))
-
-
-#: The one crossing allowed: ``unet-course autograde`` is registered in the command line, which
-#: imports grading's command module inside its functions only (nothing else of grading).
-DISPATCH = {("unet_course.cli", "unet_course.grading.autograde.command")}
+                  if name.count(".") and layer(name) not in allowed[mine])
 
 
 def package_modules():

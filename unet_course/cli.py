@@ -21,7 +21,7 @@ checking sizes and checksums) into the layout ``massachusetts:DIR`` reads.
 ``predict`` and ``evaluate-footprints`` (lesson 10) live in
 :mod:`unet_course.footprints.commands`.
 ``autograde`` grades a class with nbgrader, sandboxed and in parallel
-(:mod:`unet_course.grading.autograde.command`).
+(``unet_course.grading.autograde.command``, registered as an entry point).
 
 Wrong arguments print the usage and exit with status 2; bad data, a missing
 model or an existing run print one line ``error: ...`` and exit with status 1.
@@ -107,10 +107,21 @@ def build_parser():
     download.add_argument("--base-url", default=None, metavar="URL",
                           help="a mirror instead of the manifest's official address")
     COMMANDS.update(add_footprint_commands(commands))
-    from unet_course.grading.autograde.command import add_parser as add_autograde
-
-    add_autograde(commands)
+    for name, module in plugin_commands().items():
+        module.add_parser(commands)
     return parser
+
+
+def plugin_commands():
+    """Commands that other layers of the package register, by name: ``{name: module}``.
+
+    The core never imports grading/: ``unet-course autograde`` is declared in
+    ``pyproject.toml`` as an entry point of the group ``unet_course.commands``,
+    and each such module has ``add_parser(subparsers)`` and ``run(args)``.
+    """
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry.load() for entry in entry_points(group="unet_course.commands")}
 
 
 def _profile(args):
@@ -235,10 +246,9 @@ def main(argv=None):
     """Run ``unet-course`` with ``argv`` (default: the command line); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "autograde":
-        from unet_course.grading.autograde.command import run
-
-        return run(args)
+    plugins = plugin_commands()
+    if args.command in plugins:
+        return plugins[args.command].run(args)
     try:
         args.prof = _profile(args)
     except ValueError as error:  # a bad $UNET_COURSE_PROFILE
