@@ -190,3 +190,32 @@ def test_nan_loss_stops_with_advice(splits, tmp_path, capsys):
     assert message in capsys.readouterr().out
     info = json.loads((tmp_path / "run.json").read_text())
     assert info["status"] == "diverged" and info["message"] == message
+
+
+def test_forward_flops_counts_each_convolution_by_hand():
+    model = keras.Sequential([
+        keras.Input((8, 8, 3)),
+        keras.layers.Conv2D(4, 3, padding="same"),                       # 2*9*3*4 per output pixel, 64 pixels
+        keras.layers.MaxPooling2D(2, padding="same"),
+        keras.layers.Conv2DTranspose(2, 2, strides=2, padding="same"),   # 2*4*4*2 per input pixel, 16 pixels
+    ])
+    assert accelerator.forward_flops(model) == 2 * 9 * 3 * 4 * 64 + 2 * 4 * 4 * 2 * 16
+    # the hand count for the laptop U-Net: about 1.52 GFLOP forward per 128 px tile
+    from unet_course.model import build_unet
+    assert accelerator.forward_flops(build_unet((128, 128, 3), filters=16)) / 1e9 == pytest.approx(1.516, abs=0.001)
+
+
+def test_a_slow_machine_is_told_at_the_start_of_the_run(monkeypatch, capsys):
+    from unet_course import profile
+    from unet_course.model import build_unet
+    model = build_unet((64, 64, 3), filters=4)
+    accel = {"gpus": 0, "policy": "float32", "jit_compile": False}
+    monkeypatch.setattr(train, "matmul_rate", lambda dtype: 1000.0)
+    fast = train.announce_estimate(model, profile("laptop"), accel, 1000)
+    assert "should take about" in capsys.readouterr().out
+    monkeypatch.setattr(train, "matmul_rate", lambda dtype: 0.01)
+    slow = train.announce_estimate(model, profile("laptop"), accel, 1000)
+    out = capsys.readouterr().out
+    assert slow > fast * 1000 and "slower than the profile assumes" in out
+    expected = accelerator.forward_flops(model) * 1000 * 3.25 / (0.01e9 * 0.9) / 60
+    assert slow == pytest.approx(expected)

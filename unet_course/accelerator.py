@@ -176,17 +176,20 @@ def matmul_rate(size=2048, repeats=5, dtype="float32"):
     return 2 * size ** 3 / times[len(times) // 2] / 1e9
 
 
-#: Fraction of the measured float32 matrix-product rate a U-Net training step
-#: reaches on a CPU (measured by ``benchmarks/bench_training.py``; see the README).
-TRAINING_EFFICIENCY = 0.6
+#: Fraction of the measured matrix-product rate (in the compute dtype) that a U-Net training
+#: step reached on the CPU we measured (``benchmarks/bench_training.py`` and the laptop demo:
+#: float32 about 0.9 of the float32 rate, bfloat16 about 0.35 of the bfloat16 rate).
+TRAINING_EFFICIENCY = {"float32": 0.9, "bfloat16": 0.35}
 
 
-def estimated_training_seconds(model, images, rate_gflops, efficiency=TRAINING_EFFICIENCY):
+def estimated_training_seconds(model, images, rate_gflops, dtype="float32"):
     """Rough seconds to train ``model`` on ``images`` images (all epochs, validation included).
+
+    ``rate_gflops`` is :func:`matmul_rate` in ``dtype``, the dtype the convolutions compute in.
 
     A training step costs about three forward passes (forward, and the two
     products of the backward pass); validation adds one forward pass per
     validation image, counted here as a quarter of the training images.
     """
     flops = forward_flops(model) * images * (3 + 0.25)
-    return flops / (rate_gflops * 1e9 * efficiency)
+    return flops / (rate_gflops * 1e9 * TRAINING_EFFICIENCY[dtype])

@@ -244,7 +244,7 @@ def announce_estimate(model, prof, accel, images):
     rate = matmul_rate(dtype=dtype) if not accel["gpus"] else None
     if rate is None:
         return None
-    minutes = estimated_training_seconds(model, images, rate) / 60
+    minutes = estimated_training_seconds(model, images, rate, dtype) / 60
     print(f"This machine multiplies matrices at {rate:.0f} GFLOP/s ({dtype}); "
           f"{images} training images should take about {minutes:.1f} min ({accel['policy']}, "
           f"XLA {'on' if accel['jit_compile'] else 'off'}).")
