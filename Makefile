@@ -25,27 +25,24 @@ test: $(STAMP) browser-deps grading-deps
 	$(PY) -m pytest tests
 	UNET_COURSE_PROFILE=smoke $(PY) -m pytest --nbval-lax course
 
-# Debian's Chromium drives the JupyterLab browser test (Playwright, no browser download).
-browser-deps:
-	@if ! command -v chromium >/dev/null; then \
+# $(call debian,COMMAND,PACKAGE,WHAT NEEDS IT): install Debian's PACKAGE when COMMAND is missing
+# (as root, with apt-get); otherwise say what will not work without it.
+debian = if ! command -v $(1) >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	      || echo "could not install Debian's chromium: the browser test will fail saying so"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null) \
+	      || echo "could not install Debian's $(2): $(3) will fail saying so"; \
 	  else \
-	    echo "chromium is missing: install Debian's 'chromium' package for the browser test"; \
+	    echo "$(1) is missing: install Debian's '$(2)' package for $(3)"; \
 	  fi; \
 	fi
 
+# Debian's Chromium drives the JupyterLab browser test (Playwright, no browser download).
+browser-deps:
+	@$(call debian,chromium,chromium,the browser test)
+
 # Debian's bubblewrap sandboxes the students' kernels of `unet-course autograde` (no daemon, no root at run time).
 grading-deps:
-	@if ! command -v bwrap >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
-	      || echo "could not install Debian's bubblewrap: the autograde tests will fail saying so"; \
-	  else \
-	    echo "bubblewrap is missing: install Debian's 'bubblewrap' package for sandboxed autograding"; \
-	  fi; \
-	fi
+	@$(call debian,bwrap,bubblewrap,the sandboxed autograde tests)
 
 # Regenerate the nbgrader release (assignments/) from the source (solutions/).
 assignments: $(STAMP)
