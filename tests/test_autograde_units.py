@@ -110,3 +110,25 @@ def test_limits():
     assert limit_line("cell", limits, 3).startswith("Stopped by the cell time limit (5 s) in cell 3")
     with pytest.raises(ValueError, match="--cell-timeout must be a whole number"):
         Limits(cell_timeout=0)
+
+
+def test_a_read_only_folder_under_tmp_stays_visible_in_the_sandbox(tmp_path, monkeypatch):
+    """A checkout or an environment under /tmp (a CI clone) must not vanish under the private /tmp."""
+    import subprocess
+
+    from unet_course.grading.autograde import sandbox
+
+    if sandbox.sandbox_problem():
+        pytest.skip(sandbox.sandbox_problem())
+    package = tmp_path / "checkout"
+    package.mkdir()
+    (package / "marker.txt").write_text("visible")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    paths = sandbox.read_only_paths()
+    monkeypatch.setattr(sandbox, "read_only_paths", lambda: [*paths, str(package)])
+    argv = sandbox.sandbox_argv([scratch], scratch, {"PATH": "/usr/bin:/bin"})
+    done = subprocess.run([*argv, "cat", str(package / "marker.txt")], capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0 and done.stdout == "visible", done.stderr
+    assert argv.index("--tmpfs") < argv.index("--ro-bind")

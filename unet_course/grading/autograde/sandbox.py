@@ -121,9 +121,11 @@ def sandbox_argv(writable, workdir, env, gpu=None):
     """
     argv = ["bwrap", "--die-with-parent", "--new-session", "--unshare-all",
             "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL", "--hostname", "grading"]
+    # The private /tmp, /proc and /dev first: a later bind of a folder under /tmp (an
+    # environment or a checkout that lives there) is then mounted on top of the tmpfs, not hidden by it.
+    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
     for path in read_only_paths():
         argv += ["--ro-bind", path, path]
-    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
     if gpu is not None:
         for device in _gpu_devices(gpu):
             argv += ["--dev-bind", device, device]
