@@ -9,9 +9,12 @@ other, in one run:
 2. ``unet-course autograde a3_unet_blocks --workers 1 --force``;
 3. ``unet-course autograde a3_unet_blocks --workers 2 --force``;
 
-and the sandbox's own cost is measured on one submission graded
-``--repeats`` times with and without it (same worker code, in this process).
-Every way must give the same scores. Prints one JSON object::
+and the sandbox's own cost is measured twice: one submission graded
+``--repeats`` times with and without it, in alternating pairs (same worker
+code, in this process), and ``/bin/true`` started inside and outside it.
+Every way must give the same scores. The class timings are single runs,
+named with the machine's CPU and its load when the run began: compare the
+three with each other, not with another machine's. Prints one JSON object::
 
     python benchmarks/bench_autograde.py                # 40 students
     python benchmarks/bench_autograde.py --students 10 --repeats 2
@@ -42,7 +45,7 @@ A3 = "a3_unet_blocks"
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40, help="class size (default 40)")
-    parser.add_argument("--repeats", type=int, default=3, help="timings of the sandbox overhead (default 3)")
+    parser.add_argument("--repeats", type=int, default=6, help="pairs of timings of the sandbox overhead (default 6)")
     return parser.parse_args(argv)
 
 
@@ -81,8 +84,33 @@ def timed(command, course):
     return seconds
 
 
+def bwrap_start_seconds(repeats=20):
+    """Median seconds to run ``/bin/true`` inside the sandbox and outside it (once per kernel)."""
+    from statistics import median
+
+    from unet_course.grading.autograde.sandbox import kernel_env, sandbox_argv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = [Path(tmp) / name for name in ("work", "home", "sockets")]
+        for folder in folders:
+            folder.mkdir()
+        inside = [*sandbox_argv(folders, folders[0], kernel_env(folders[1])), "/bin/true"]
+        times = {"sandboxed": [], "no_sandbox": []}
+        for _ in range(repeats):
+            for name, argv in (("sandboxed", inside), ("no_sandbox", ["/bin/true"])):
+                started = time.perf_counter()
+                subprocess.run(argv, check=True)
+                times[name].append(time.perf_counter() - started)
+    return {name: round(median(values), 4) for name, values in times.items()}
+
+
 def sandbox_overhead(course, repeats):
-    """Seconds to grade one solution submission with and without the sandbox (medians)."""
+    """One solution submission graded with and without the sandbox, in alternating order.
+
+    Returns the medians of each and the median, min and max of the paired
+    differences (sandboxed minus not): the pairs run back to back, so a change
+    in the machine's load shifts both alike.
+    """
     from statistics import median
 
     from unet_course.grading.autograde.gradebook import Course, master_cells
@@ -93,17 +121,41 @@ def sandbox_overhead(course, repeats):
     master = master_cells(graded)
     student = next(s for s in graded.students() if s.endswith("-solution"))
     files = graded.submission_files(student)
-    result = {}
-    for sandboxed in (True, False):
+
+    def seconds(sandboxed):
         job = {"assignment": A3, "student": student, "files": files, "master": master,
                "notebooks": {name: files.get(f"{name}.ipynb") for name in master},
                "limits": vars(Limits()), "sandboxed": sandboxed}
-        result[sandboxed] = median(grade(job)["seconds"] for _ in range(repeats))
-    return result[True], result[False]
+        return grade(job)["seconds"]
+
+    times, differences = {True: [], False: []}, []
+    for repeat in range(repeats):
+        order = (True, False) if repeat % 2 == 0 else (False, True)
+        pair = {sandboxed: seconds(sandboxed) for sandboxed in order}
+        for sandboxed, value in pair.items():
+            times[sandboxed].append(value)
+        differences.append(pair[True] - pair[False])
+    return {"sandboxed_median": round(median(times[True]), 2),
+            "no_sandbox_median": round(median(times[False]), 2),
+            "difference_median": round(median(differences), 2),
+            "difference_min": round(min(differences), 2), "difference_max": round(max(differences), 2),
+            "pairs": repeats}
+
+
+def cpu_model():
+    """The CPU's model name, as /proc/cpuinfo gives it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def main(argv=None):
     args = parse_args(argv)
+    load = [round(x, 2) for x in os.getloadavg()]
     scripts = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
         course = make_course(Path(tmp), args.students)
@@ -117,14 +169,14 @@ def main(argv=None):
             seconds[name] = timed(command, course)
             results[name] = scores(course)
         same = len({json.dumps(r, sort_keys=True) for r in results.values()}) == 1
-        with_sandbox, without = sandbox_overhead(course, args.repeats)
+        overhead = sandbox_overhead(course, args.repeats)
     print(json.dumps({
-        "assignment": A3, "students": args.students, "cpus": os.cpu_count(),
-        "machine": platform.node(), "same_scores": same,
+        "assignment": A3, "students": args.students, "cpus": os.cpu_count(), "cpu": cpu_model(),
+        "load_average_at_start": load, "same_scores": same,
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "seconds_per_submission": {k: round(v / args.students, 2) for k, v in seconds.items()},
-        "sandbox_overhead_seconds_per_submission": round(with_sandbox - without, 2),
-        "one_submission_seconds": {"sandboxed": round(with_sandbox, 2), "no_sandbox": round(without, 2)},
+        "one_submission_seconds": overhead,
+        "program_start_seconds": bwrap_start_seconds(),
     }, indent=2))
     return 0 if same else 1
 

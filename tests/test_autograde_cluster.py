@@ -5,6 +5,9 @@
   written by the command's process only;
 - ``deploy/slurm-grading.yaml``: dask-jobqueue builds the Slurm job script
   from it (nothing is submitted);
+- ``deploy/kubernetes-grading.yaml``: every object read by Kubernetes' own
+  Python models, strictly (a field they drop is an error), and the worker pods
+  as the sandbox and the one-GPU-per-worker rule need them;
 - the notebook time limit and the sandbox's command line, checked directly.
 """
 from __future__ import annotations
@@ -123,3 +126,71 @@ def test_sandbox_command_line_hides_the_course(tmp_path):
     read_only = [argv[i + 1] for i, a in enumerate(argv) if a == "--ro-bind"]
     assert "/" not in read_only and str(ROOT) not in read_only and str(ROOT / "solutions") not in read_only
     assert str(Path.home()) not in read_only
+
+
+
+MODELS = {("v1", "Service"): "V1Service", ("apps/v1", "Deployment"): "V1Deployment",
+          ("networking.k8s.io/v1", "NetworkPolicy"): "V1NetworkPolicy"}
+
+
+def _kubernetes_objects():
+    return list(yaml.safe_load_all((ROOT / "deploy" / "kubernetes-grading.yaml").read_text()))
+
+
+def _unknown_fields(document):
+    """What Kubernetes' own model of ``document`` does not know (read, written back, compared)."""
+    from kubernetes.client import ApiClient
+
+    client = ApiClient()
+    model = client._ApiClient__deserialize(document, MODELS[document["apiVersion"], document["kind"]])
+    back = client.sanitize_for_serialization(model)
+
+    def differences(original, rebuilt, where):
+        if isinstance(original, dict):
+            for key, value in original.items():
+                if not isinstance(rebuilt, dict) or key not in rebuilt:
+                    yield f"{where}.{key}"
+                else:
+                    yield from differences(value, rebuilt[key], f"{where}.{key}")
+        elif isinstance(original, list):
+            for index, item in enumerate(original):
+                yield from differences(item, rebuilt[index], f"{where}[{index}]")
+        elif original != rebuilt:
+            yield f"{where} ({original!r} read as {rebuilt!r})"
+
+    return list(differences(document, back, document["kind"]))
+
+
+def test_kubernetes_configuration_is_valid_for_kubernetes():
+    """deploy/kubernetes-grading.yaml: every object and field known to Kubernetes' models."""
+    objects = _kubernetes_objects()
+    assert [(o["apiVersion"], o["kind"]) for o in objects] == [
+        ("v1", "Service"), ("apps/v1", "Deployment"), ("apps/v1", "Deployment"),
+        ("networking.k8s.io/v1", "NetworkPolicy")]
+    for document in objects:
+        assert _unknown_fields(document) == [], document["metadata"]["name"]
+
+
+def test_kubernetes_workers_are_sandboxable_single_gpu_graders():
+    """One thread and one GPU per worker pod; what bubblewrap needs; no API token; the scheduler found."""
+    service, scheduler, workers, policy = _kubernetes_objects()
+    pod = workers["spec"]["template"]["spec"]
+    worker = pod["containers"][0]
+    command = worker["command"]
+    assert command[:3] == ["dask", "worker", f"tcp://{service['metadata']['name']}:8786"]
+    assert command[command.index("--nthreads") + 1] == "1"
+    assert worker["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert pod["hostUsers"] is False and worker["securityContext"]["procMount"] == "Unmasked"
+    assert pod["automountServiceAccountToken"] is False
+    assert {"name": "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES", "value": "2"} in \
+        scheduler["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert service["spec"]["selector"] == scheduler["spec"]["template"]["metadata"]["labels"]
+    assert set(policy["spec"]["podSelector"]["matchLabels"].items()) <= \
+        set(workers["spec"]["template"]["metadata"]["labels"].items())
+
+
+def test_kubernetes_check_catches_a_misspelt_field():
+    """The check above can fail: a typo in the pod spec is reported with its place."""
+    workers = _kubernetes_objects()[2]
+    workers["spec"]["template"]["spec"]["containers"][0]["securityContext"]["procMont"] = "Unmasked"
+    assert _unknown_fields(workers) == ["Deployment.spec.template.spec.containers[0].securityContext.procMont"]

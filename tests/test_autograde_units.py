@@ -132,3 +132,50 @@ def test_a_read_only_folder_under_tmp_stays_visible_in_the_sandbox(tmp_path, mon
                           timeout=30)
     assert done.returncode == 0 and done.stdout == "visible", done.stderr
     assert argv.index("--tmpfs") < argv.index("--ro-bind")
+
+
+def _fake_dev(folder, names):
+    for name in names:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    return str(folder)
+
+
+def test_one_gpu_is_handed_to_the_sandbox(tmp_path):
+    """An index binds that GPU and the driver's control devices, never another GPU."""
+    from unet_course.grading.autograde.sandbox import _gpu_devices
+
+    dev = _fake_dev(tmp_path, ["nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-caps/x"])
+    assert _gpu_devices("1", dev) == [f"{dev}/nvidia1", f"{dev}/nvidiactl", f"{dev}/nvidia-uvm"]
+    assert _gpu_devices("7", dev) == [f"{dev}/nvidiactl", f"{dev}/nvidia-uvm"]
+    assert _gpu_devices("all", dev) == [f"{dev}/nvidia0", f"{dev}/nvidia1", f"{dev}/nvidiactl",
+                                        f"{dev}/nvidia-uvm"]
+
+
+def test_the_kernel_sees_only_its_gpu(tmp_path):
+    """CUDA_VISIBLE_DEVICES: empty without a GPU, the index with one, left alone for "all"."""
+    from unet_course.grading.autograde.sandbox import kernel_env
+
+    assert kernel_env(tmp_path)["CUDA_VISIBLE_DEVICES"] == ""
+    assert kernel_env(tmp_path, "1")["CUDA_VISIBLE_DEVICES"] == "1"
+    assert "CUDA_VISIBLE_DEVICES" not in kernel_env(tmp_path, "all")
+
+
+@pytest.mark.parametrize("env, gpus, expected", [
+    ({}, ["0", "1"], "0"),                                  # --gpus, outside a Dask worker: the first
+    ({"CUDA_VISIBLE_DEVICES": "2"}, None, "2"),              # Slurm's --gres=gpu:1
+    ({"CUDA_VISIBLE_DEVICES": "0,1"}, None, None),           # several: not one per worker, so none
+    ({"CUDA_VISIBLE_DEVICES": ""}, None, None),
+    ({"NVIDIA_VISIBLE_DEVICES": "GPU-4f1c"}, None, "all"),   # a pod given its GPU by the NVIDIA runtime
+    ({"NVIDIA_VISIBLE_DEVICES": "void"}, None, None),
+    ({}, None, None),
+])
+def test_which_gpu_a_worker_hands_on(monkeypatch, env, gpus, expected):
+    from unet_course.grading.autograde.worker import _gpu
+
+    for name in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _gpu({"gpus": gpus}) == expected

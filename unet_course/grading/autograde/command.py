@@ -14,14 +14,20 @@ yet (all of them with ``--force``) and leaves the grades in the gradebook;
 as after ``nbgrader autograde``. Interrupted, it keeps what it graded: run
 it again to grade the rest.
 
+Ctrl-C (SIGINT) or SIGTERM (``scancel``, a shutdown) stops it cleanly: a
+grade being written when the signal comes is finished first, so a
+submission is either fully graded or not graded at all.
+
 Exit status: 0 when every submission was graded, 1 when some could not be
 (a grader error, named per student) or the course is not ready, 2 for
-wrong arguments.
+wrong arguments, 130 when interrupted.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from contextlib import contextmanager
 
 from unet_course.cli import positive_int
 from unet_course.grading.autograde.limits import Limits
@@ -94,9 +100,31 @@ def _jobs(course, students, master, args):
                "gpus": args.gpus}
 
 
-def _line(student, score, max_score, report_notes):
-    first = next((n for n in report_notes if n), "")
-    return f"  {student:<24} {score:6.1f} / {max_score:<6.1f} {first}"
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM until the block ends, then act on them (one grade is written whole)."""
+    caught = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _store(writer, student, result):
+    """Write one result to the gradebook; return its line of the report."""
+    score, max_score, flagged = writer.write(result)
+    notes = [n for _, report in result["notebooks"].values() for n in report["notes"]]
+    first = next((n for n in notes if n), "")
+    return f"  {student:<24} {score:6.1f} / {max_score:<6.1f} {first}" + ("  [flagged]" if flagged else "")
 
 
 def run(args):
@@ -123,6 +151,7 @@ def run(args):
     from tqdm.auto import tqdm
 
     writer, failed, lines = Writer(course), {}, []
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with dask_client(args.workers, args.scheduler) as client, \
                 tqdm(total=len(todo), desc=args.assignment, unit="submission",
@@ -131,11 +160,11 @@ def run(args):
                 if error is not None:
                     failed[student] = f"{type(error).__name__}: {error}"
                 else:
-                    score, max_score, flagged = writer.write(result)
-                    notes = [n for _, report in result["notebooks"].values() for n in report["notes"]]
-                    lines.append(_line(student, score, max_score, notes) + ("  [flagged]" if flagged else ""))
+                    with _signals_held():
+                        lines.append(_store(writer, student, result))
                 bar.update(1)
     except KeyboardInterrupt:
+        print("\n".join(sorted(lines)))
         print(f"\ninterrupted after {len(lines)} graded; run the same command again to grade the rest",
               file=sys.stderr)
         return 130

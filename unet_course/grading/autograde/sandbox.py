@@ -13,7 +13,8 @@ What the kernel sees (everything else does not exist for it):
   home and the socket folder: read-write, and deleted after grading;
 - a private ``/tmp`` in memory, a private ``/proc`` and a minimal ``/dev``;
 - GPUs only when a device is handed to it (``gpu="0"``): ``/dev/nvidia0``
-  and the driver's control devices, with ``CUDA_VISIBLE_DEVICES`` set.
+  and the driver's control devices, with ``CUDA_VISIBLE_DEVICES`` set
+  (``gpu="all"``: the GPUs a container gave the worker, as they are).
 
 Not there: ``solutions/``, the gradebook, the course directory, other
 submissions, the instructor's home. It runs as ``nobody`` in its own user,
@@ -75,12 +76,22 @@ def read_only_paths():
     return paths
 
 
-def _gpu_devices(gpu):
-    """Device files of GPU ``gpu`` (an index) and the NVIDIA driver's shared control devices."""
-    shared = [p for p in ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools",
-                          "/dev/nvidia-modeset") if os.path.exists(p)]
-    own = f"/dev/nvidia{gpu}"
-    return ([own] if os.path.exists(own) else []) + shared + sorted(glob.glob("/dev/dri/renderD*"))
+def _gpu_devices(gpu, dev="/dev"):
+    """Device files of GPU ``gpu`` and the NVIDIA driver's shared control devices.
+
+    ``gpu`` is an index (``"1"``: ``/dev/nvidia1``), or ``"all"``: every GPU
+    device this process sees, where the container runtime has already given
+    the worker its own GPU and nothing else (a Kubernetes pod).
+    """
+    shared = [os.path.join(dev, name) for name in ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools",
+                                                   "nvidia-modeset")
+              if os.path.exists(os.path.join(dev, name))]
+    if gpu == "all":
+        own = sorted(p for p in glob.glob(os.path.join(dev, "nvidia*"))
+                     if os.path.basename(p)[len("nvidia"):].isdigit())
+    else:
+        own = [p for p in [os.path.join(dev, f"nvidia{gpu}")] if os.path.exists(p)]
+    return own + shared + sorted(glob.glob(os.path.join(dev, "dri", "renderD*")))
 
 
 def kernel_env(home, gpu=None, extra=None):
@@ -96,8 +107,9 @@ def kernel_env(home, gpu=None, extra=None):
         "PYTHONPATH": str(_package_dir().parent), "PYTHONNOUSERSITE": "1",
         "NBGRADER_EXECUTION": "autograde", "MPLBACKEND": "Agg",
         "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONWARNINGS": "ignore",
-        "CUDA_VISIBLE_DEVICES": "" if gpu is None else str(gpu),
     }
+    if gpu != "all":   # "all": the GPUs the container already limits the worker to, as CUDA numbers them
+        env["CUDA_VISIBLE_DEVICES"] = "" if gpu is None else str(gpu)
     for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         if name in os.environ:
             env[name] = os.environ[name]

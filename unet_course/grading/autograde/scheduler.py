@@ -1,13 +1,16 @@
 """Where the submissions are graded: a local Dask cluster or an existing Dask scheduler.
 
-``--workers N`` starts a :class:`distributed.LocalCluster` of N workers of
-one thread each, in this process (each waits on its own sandboxed kernel
-process), talking over Dask's in-process transport: no network at all. ``--scheduler
-ADDRESS`` connects to a scheduler that is already running, whose workers
-``dask-jobqueue`` (Slurm, PBS, SGE) or ``dask-kubernetes`` started on a
-cluster (the README shows both). Either way each task is
-:func:`unet_course.grading.autograde.worker.grade` on one submission; the
-results come back here, to the one process that writes the gradebook.
+``--workers N`` starts a :class:`distributed.LocalCluster` of N worker
+processes of one thread each (each waits on one sandboxed kernel at a time),
+each watched by a nanny that starts it again if it dies. They listen on
+loopback only and speak TLS with certificates made for this run alone
+(``security=True``), so no other user of the machine can join the cluster or
+hand it work. ``--scheduler ADDRESS`` connects to a scheduler that is
+already running, whose workers ``dask-jobqueue`` (Slurm, PBS, SGE) or
+``dask-kubernetes`` started on a cluster (the README shows both). Either way
+each task is :func:`unet_course.grading.autograde.worker.grade` on one
+submission; the results come back here, to the one process that writes the
+gradebook.
 
 A worker that dies takes only its task with it: Dask runs that task again
 on another worker (up to ``allowed-failures`` times, then it is reported as
@@ -18,7 +21,18 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 
-__all__ = ["dask_client", "graded_results"]
+__all__ = ["dask_client", "graded_results", "dask_setup"]
+
+
+def dask_setup(worker):
+    """Run in each local worker process as it starts (a Dask preload): Ctrl-C is the command's.
+
+    A terminal's Ctrl-C reaches every process of the command; the workers
+    leave it to the command, which stops them in order and says how to resume.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager
@@ -38,10 +52,12 @@ def dask_client(workers=1, address=None):
         finally:
             client.close()
         return
-    # Worker threads in this process: the students' code runs in the sandboxed kernels (their own
-    # processes), so a worker only waits on its kernel; no worker processes to start or lose.
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
-                           protocol="inproc://", dashboard_address=None, silence_logs=logging.ERROR)
+    # Worker processes: one that dies (killed, out of memory) is restarted by its nanny and
+    # loses only the submission it was grading, which Dask hands to a worker again.
+    # memory_limit=0: the kernels' own limit (RLIMIT_AS) bounds memory; the nanny does not.
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", security=True, memory_limit=0, preload=[__name__],
+                           dashboard_address=None, silence_logs=logging.ERROR)
     try:
         with Client(cluster) as client:
             yield client

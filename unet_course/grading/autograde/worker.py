@@ -200,7 +200,13 @@ def _grade_notebook(name, data, master, files, job, gpu):
 
 
 def _gpu(job):
-    """The one GPU this worker hands to its kernels, if any (``--gpus`` or the worker's own)."""
+    """The GPU this worker hands to its kernels: an index, ``"all"`` or ``None`` (none).
+
+    ``--gpus`` shares indices out over the local workers; otherwise a worker
+    started with one GPU in ``CUDA_VISIBLE_DEVICES`` (Slurm's ``--gres=gpu:1``)
+    hands on that one, and a worker in a container given its GPUs by the NVIDIA
+    runtime (``NVIDIA_VISIBLE_DEVICES``, a Kubernetes pod) hands on what it sees.
+    """
     gpus = job.get("gpus") or []
     if gpus:
         try:
@@ -209,8 +215,11 @@ def _gpu(job):
         except (ImportError, ValueError):
             index = 0
         return str(gpus[index % len(gpus)])
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
-    return visible if visible and "," not in visible else None
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return visible if visible and "," not in visible else None
+    runtime = os.environ.get("NVIDIA_VISIBLE_DEVICES", "")
+    return "all" if runtime and runtime not in ("void", "none") else None
 
 
 def grade(job):
