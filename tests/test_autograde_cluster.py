@@ -194,3 +194,24 @@ def test_kubernetes_check_catches_a_misspelt_field():
     workers = _kubernetes_objects()[2]
     workers["spec"]["template"]["spec"]["containers"][0]["securityContext"]["procMont"] = "Unmasked"
     assert _unknown_fields(workers) == ["Deployment.spec.template.spec.containers[0].securityContext.procMont"]
+
+
+@pytest.mark.slow
+def test_the_local_cluster_admits_no_stranger():
+    """--workers N: a loopback cluster on TLS with this run's certificates; a client without them is refused."""
+    from distributed import Client
+    from distributed.security import Security
+
+    from unet_course.grading.autograde.scheduler import dask_client
+
+    with dask_client(workers=1) as client:
+        address = client.scheduler.address
+        assert address.startswith("tls://127.0.0.1:")
+        worker, = client.scheduler_info()["workers"]
+        assert worker.startswith("tls://127.0.0.1:")
+        assert client.submit(sum, [1, 2], pure=False).result(timeout=60) == 3
+        # Another user's TLS certificates, made just like this run's, and plain TCP: both refused.
+        for stranger, security in ((address, Security.temporary()),
+                                   (address.replace("tls://", "tcp://"), None)):
+            with pytest.raises((OSError, TimeoutError)):
+                Client(stranger, security=security, timeout=5)
