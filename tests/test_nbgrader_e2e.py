@@ -114,13 +114,18 @@ def _env():
     return env
 
 
-def nbgrader(course, *args, timeout=540, check=True):
-    """Run one nbgrader command in ``course``; fail with its output when it fails."""
+def nbgrader(course, *args, timeout=540, check=True, stdout_only=False):
+    """Run one nbgrader command in ``course``; fail with its output when it fails.
+
+    Returns stdout and stderr together, or with ``stdout_only`` what the
+    command reports (stderr holds its log and the kernel's, which the student's
+    Validate dialog does not show).
+    """
     done = subprocess.run([str(SCRIPTS / "nbgrader"), *args], cwd=course, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
     assert not check or done.returncode == 0, (
         f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout + done.stderr
+    return done.stdout if stdout_only else done.stdout + done.stderr
 
 
 def solution_source(cell):
@@ -197,7 +202,7 @@ def run_course(assignment, tmp_path):
     validated = None
     if assignment in VALIDATE:
         target = course / "submitted" / VALIDATE[assignment] / assignment / source_path.name
-        validated = nbgrader(course, "validate", str(target), check=False)
+        validated = nbgrader(course, "validate", str(target), check=False, stdout_only=True)
     graded = time.perf_counter()
     log = nbgrader(course, "autograde", assignment, "--create", "--force")
     seconds = time.perf_counter() - graded
