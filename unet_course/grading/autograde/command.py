@@ -151,7 +151,7 @@ def run(args):
     from tqdm.auto import tqdm
 
     writer, failed, lines = Writer(course), {}, []
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with dask_client(args.workers, args.scheduler) as client, \
                 tqdm(total=len(todo), desc=args.assignment, unit="submission",
@@ -171,6 +171,8 @@ def run(args):
     except ConnectionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
     print("\n".join(sorted(lines)))
     for student, why in sorted(failed.items()):
         print(f"  {student:<24} NOT GRADED: {why}")

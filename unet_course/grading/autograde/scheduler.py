@@ -7,7 +7,8 @@ loopback only and speak TLS with certificates made for this run alone
 (``security=True``), so no other user of the machine can join the cluster or
 hand it work. ``--scheduler ADDRESS`` connects to a scheduler that is
 already running, whose workers ``dask-jobqueue`` (Slurm, PBS, SGE) or
-``dask-kubernetes`` started on a cluster (the README shows both). Either way
+Kubernetes (``deploy/kubernetes-grading.yaml``) started on a cluster (the
+README shows both). Either way
 each task is :func:`unet_course.grading.autograde.worker.grade` on one
 submission; the results come back here, to the one process that writes the
 gradebook.
