@@ -19,7 +19,9 @@ from pathlib import Path
 
 import nbformat
 
+from unet_course.grading import ITEMS
 from unet_course.grading.similarity import reference_source
+from unet_course.grading.similarity_report import graded_references
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "a1_data_imbalance"
@@ -245,3 +247,45 @@ def submit(course, student, notebook=None, files=None):
     for name, data in (files or {}).items():
         (folder / name).write_bytes(data if isinstance(data, bytes) else data.encode())
     return folder
+
+
+FUNCTIONS = list(ITEMS[ASSIGNMENT])
+#: Approach per function (in ITEMS order) of each student who wrote everything; "R" is the reference.
+APPROACHES = {
+    **{f"sol-{i:02d}": (0, 0, 0, 0, 0) for i in range(1, 7)},
+    **{f"ind-{i:02d}": (1 + i % 3, i % 3, i % 2, 1 + (i + 1) % 3, 1 + i % 2) for i in range(1, 13)},
+    "copy-a": (3, 2, 1, 2, 2), "copy-b": (3, 2, 1, 2, 2),
+    "ref-copy": ("R",) * 5,
+    "script": (0, 1, 0, 0, 0),
+}
+
+
+def make_class(course):
+    """A course of 26 submissions of assignment 1 in ``course``.
+
+    The students of :data:`APPROACHES`, each disguised its own way except
+    ``copy-a`` and ``copy-b`` (the same file); ``script`` hands in a ``.py``
+    and a text file; and four odd ones: ``odd-syntax`` (binarize_label does
+    not parse), ``odd-renamed`` (positive_weight, and no spatial_block_split),
+    ``odd-blank`` (the release as it was) and ``odd-garbage`` (not JSON).
+    """
+    release = make_course(course)
+    references = graded_references(ASSIGNMENT)
+    for number, (student, choice) in enumerate(sorted(APPROACHES.items())):
+        seed = 3 if student.startswith("copy") else number
+        sources = {f: pasted_reference(references[f]) if a == "R" else disguise(approach(f, a), seed)
+                   for f, a in zip(FUNCTIONS, choice)}
+        if student == "script":
+            submit(course, student, files={f"{ASSIGNMENT}.py": "import numpy as np\n\n"
+                                           + "\n\n".join(sources.values()), "notes.txt": "hello"})
+        else:
+            submit(course, student, notebook_with(sources, release))
+    solution = {f: disguise(approach(f, 0), 99) for f in FUNCTIONS}
+    broken = dict(solution, binarize_label=solution["binarize_label"].replace("return", "return (", 1))
+    submit(course, "odd-syntax", notebook_with(broken, release))
+    renamed = dict(solution, positive_class_weight=solution["positive_class_weight"].replace(
+        "def positive_class_weight", "def positive_weight"), spatial_block_split="")
+    submit(course, "odd-renamed", notebook_with(renamed, release))
+    submit(course, "odd-blank", notebook_with({}, release))
+    submit(course, "odd-garbage", files={f"{ASSIGNMENT}.ipynb": b"\x00\xffnot json"})
+    return course

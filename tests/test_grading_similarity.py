@@ -11,10 +11,9 @@ import random
 
 import pytest
 
-from _similarity_class import (ASSIGNMENT, BODIES, approach, disguise, make_course, notebook_with,
-                               pasted_reference, solution_sources, submit)
+from _similarity_class import (APPROACHES, ASSIGNMENT, BODIES, FUNCTIONS, approach, make_class,
+                               make_course, pasted_reference, solution_sources)
 from unet_course import cli
-from unet_course.grading import ITEMS
 from unet_course.grading.similarity import (K, WINDOW, containment, definitions, fingerprints,
                                             jaccard, kgram_hashes, reference_source,
                                             source_definition, winnow)
@@ -91,6 +90,15 @@ def test_unrelated_code_scores_low():
     for number in range(1, len(BODIES["positive_class_weight"]) + 1):
         other = prints(approach("positive_class_weight", number))
         assert jaccard(prints(WEIGHT), other) < 0.4, number
+
+
+def test_an_edited_copy_stays_above_the_threshold_and_a_padded_one_is_contained():
+    split = solution_sources()["spatial_block_split"]
+    edited = split.replace("dealt, current = 0, 0", "dealt = 0\n    current = 0")
+    assert edited != split
+    assert THRESHOLD < jaccard(prints(split), prints(edited)) < 1.0
+    padded = WEIGHT + "    extra = np.zeros(3)\n    print(extra.sum(), masks.shape)\n    return extra\n"
+    assert containment(prints(WEIGHT), prints(padded)) == 1.0 > jaccard(prints(WEIGHT), prints(padded))
 
 
 def test_a_class_keeps_its_method_names():
@@ -231,40 +239,11 @@ def test_submission_files_that_are_not_notebooks_get_notes(tmp_path):
 
 # -- a class of assignment 1 -----------------------------------------------------------------------
 
-FUNCTIONS = list(ITEMS[ASSIGNMENT])
-#: Approach per function (in ITEMS order) of each student who wrote everything; "R" is the reference.
-APPROACHES = {
-    **{f"sol-{i:02d}": (0, 0, 0, 0, 0) for i in range(1, 7)},
-    **{f"ind-{i:02d}": (1 + i % 3, i % 3, i % 2, 1 + (i + 1) % 3, 1 + i % 2) for i in range(1, 13)},
-    "copy-a": (3, 2, 1, 2, 2), "copy-b": (3, 2, 1, 2, 2),
-    "ref-copy": ("R",) * 5,
-    "script": (0, 1, 0, 0, 0),
-}
-
-
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     """A course of 26 submissions of assignment 1 and the report ``unet-course similarity`` wrote."""
     course = tmp_path_factory.mktemp("similarity") / "course"
-    release = make_course(course)
-    references = graded_references(ASSIGNMENT)
-    for number, (student, choice) in enumerate(sorted(APPROACHES.items())):
-        seed = 3 if student.startswith("copy") else number
-        sources = {f: pasted_reference(references[f]) if a == "R" else disguise(approach(f, a), seed)
-                   for f, a in zip(FUNCTIONS, choice)}
-        if student == "script":  # a script instead of a notebook, and a note beside it
-            submit(course, student, files={f"{ASSIGNMENT}.py": "import numpy as np\n\n"
-                                           + "\n\n".join(sources.values()), "notes.txt": "hello"})
-        else:
-            submit(course, student, notebook_with(sources, release))
-    solution = {f: disguise(approach(f, 0), 99) for f in FUNCTIONS}
-    broken = dict(solution, binarize_label=solution["binarize_label"].replace("return", "return (", 1))
-    submit(course, "odd-syntax", notebook_with(broken, release))
-    renamed = dict(solution, positive_class_weight=solution["positive_class_weight"].replace(
-        "def positive_class_weight", "def positive_weight"), spatial_block_split="")
-    submit(course, "odd-renamed", notebook_with(renamed, release))
-    submit(course, "odd-blank", notebook_with({}, release))
-    submit(course, "odd-garbage", files={f"{ASSIGNMENT}.ipynb": b"\x00\xffnot json"})
+    make_class(course)
     status = cli.main(["similarity", ASSIGNMENT, "--course-dir", str(course), "--quiet"])
     out = course / "reports" / "similarity" / ASSIGNMENT
     with (out / "similarity.csv").open(newline="") as file:

@@ -1,9 +1,9 @@
 """How alike two solutions of one graded function are: fingerprints as MOSS and JPlag take them.
 
-The similarity report (:mod:`unet_course.grading.similarity_report`) compares
-every submission's graded functions with the package's reference and with
-each other. What it compares is a function's *fingerprints*, computed in
-four steps:
+The similarity report (:mod:`unet_course.grading.similarity_report`, its
+page :mod:`unet_course.grading.similarity_page`) compares every submission's
+graded functions with the package's reference and with each other. What it
+compares is a function's *fingerprints*, computed in four steps:
 
 1. **Normalise.** The function is parsed with :mod:`ast` and written out as
    a sequence of tokens in source order: the node types (``Assign``,
@@ -21,14 +21,22 @@ four steps:
    :data:`WINDOW` consecutive hashes the smallest is kept, the rightmost on
    ties. Any common passage of at least ``WINDOW + K - 1`` tokens is then
    certain to share a fingerprint, and none shorter than ``K`` tokens can.
-4. **Compare.** :func:`containment`: the share of the smaller function's
-   fingerprints that the other one has too (1.0 for a copy, even one padded
-   with extra code); :func:`jaccard` for the share of all.
+4. **Compare.** :func:`jaccard`, the report's score: the share of the two
+   functions' fingerprints that both have (1.0 for a copy under other
+   names); :func:`containment`, the share of the smaller one's found in the
+   other, which stays 1.0 for a copy padded with extra code.
 
 Submissions are notebooks, some broken: :func:`definitions` reads a
 function from a notebook's cells with ``ast``, cell by cell and statement by
 statement, so a syntax error elsewhere, IPython magics, a renamed function
 or a missing one each become a clear note instead of an exception.
+
+Why not a library: ``copydetect`` (PyPI) winnows whole files from disk, on
+characters of Pygments tokens with every name replaced alike, and writes its
+own report; the report needs single functions out of notebook cells, names
+from outside kept apart from the function's own, and the release's stub
+discounted, and the fingerprints themselves take the standard library and
+fifty lines here.
 """
 from __future__ import annotations
 
