@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import csv
 import random
+from pathlib import Path
 
 import pytest
 
 from _similarity_class import (APPROACHES, ASSIGNMENT, BODIES, FUNCTIONS, approach, make_class,
-                               make_course, pasted_reference, solution_sources)
+                               make_course, pasted_reference, solution_sources, submit)
 from unet_course import cli
 from unet_course.grading.similarity import (K, WINDOW, containment, definitions, fingerprints,
                                             jaccard, kgram_hashes, reference_source,
                                             source_definition, winnow)
-from unet_course.grading.similarity_report import (COLUMNS, MIN_TOKENS, REFERENCE, THRESHOLD,
-                                                   graded_references, submission_cells)
+from unet_course.grading.similarity_report import (COLUMNS, MIN_TOKENS, NBGRADER_DEFAULTS, REFERENCE,
+                                                   THRESHOLD, course_folders, graded_references,
+                                                   submission_cells)
 
 WEIGHT = '''
 def positive_class_weight(masks):
@@ -324,12 +326,28 @@ def test_the_html_page_highlights_flagged_pairs_and_gives_the_notes(graded_class
     assert not list(out.glob("*.partial"))
 
 
+def test_the_course_folders_are_where_nbgrader_puts_them(tmp_path):
+    from nbgrader.coursedir import CourseDirectory
+
+    traits = CourseDirectory.class_traits()
+    assert NBGRADER_DEFAULTS == {key: traits[key].default_value for key in NBGRADER_DEFAULTS}
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")  # nbgrader's defaults
+    submit(tmp_path, "ann")
+    folders, release = course_folders(tmp_path, ASSIGNMENT)
+    dirs = CourseDirectory(root=str(tmp_path))
+    assert folders == {"ann": Path(dirs.format_path(dirs.submitted_directory, "ann", ASSIGNMENT))}
+    assert release == Path(dirs.format_path(dirs.release_directory, ".", ASSIGNMENT))
+
+
 def test_the_command_says_what_is_wrong_with_its_arguments(tmp_path, capsys):
     assert cli.main(["similarity", ASSIGNMENT, "--course-dir", str(tmp_path)]) == 1
     assert "nbgrader_config.py does not exist" in capsys.readouterr().err
     make_course(tmp_path)
     assert cli.main(["similarity", ASSIGNMENT, "--course-dir", str(tmp_path)]) == 1
     assert f"no submissions of {ASSIGNMENT}" in capsys.readouterr().err
+    submit(tmp_path, REFERENCE)
+    assert cli.main(["similarity", ASSIGNMENT, "--course-dir", str(tmp_path)]) == 1
+    assert "a student is called 'reference'" in capsys.readouterr().err
     for bad in (["a9_nothing"], [ASSIGNMENT, "--threshold", "1.5"]):
         with pytest.raises(SystemExit) as stop:
             cli.main(["similarity", *bad])

@@ -64,6 +64,9 @@ MIN_TOKENS = 25
 MAX_BYTES = 20 << 20
 #: The nbgrader configuration file of a course directory.
 CONFIG = "nbgrader_config.py"
+#: nbgrader's defaults (``nbgrader.coursedir.CourseDirectory``) for what a course's config leaves unset.
+NBGRADER_DEFAULTS = {"submitted_directory": "submitted", "release_directory": "release",
+                     "directory_structure": "{nbgrader_step}/{student_id}/{assignment_id}"}
 
 
 @dataclass
@@ -201,6 +204,9 @@ def compare_class(assignment, folders, release=None, threshold=THRESHOLD, progre
     progress : callable, optional
         Wraps the iteration over students (``tqdm``).
     """
+    if REFERENCE in folders:
+        raise ValueError(f"a student is called {REFERENCE!r}, the name the report gives the "
+                         f"package's reference: rename that submission's folder")
     references = graded_references(assignment)
     students = sorted(folders)
     report = ClassReport(assignment, students, threshold, MIN_TOKENS)
@@ -308,24 +314,28 @@ def add_parser(commands):
 def course_folders(course_dir, assignment):
     """``({student: submission folder}, release folder)`` of an nbgrader course directory.
 
-    The folders are where the course's own ``nbgrader_config.py`` puts them
-    (nbgrader's ``CourseDirectory``); the gradebook is not needed.
+    The folders are where the course's ``nbgrader_config.py`` puts them, or
+    where nbgrader does by default (:data:`NBGRADER_DEFAULTS`); nbgrader
+    itself is not imported (that alone takes seconds), nor the gradebook opened.
     """
-    from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
     root = Path(course_dir).resolve()
     if not (root / CONFIG).is_file():
         raise FileNotFoundError(f"{root / CONFIG} does not exist: --course-dir must be an nbgrader "
                                 f"course directory")
-    dirs = CourseDirectory(config=PyFileConfigLoader(CONFIG, path=str(root)).load_config(),
-                           root=str(root))
-    pattern = Path(dirs.format_path(dirs.submitted_directory, "*", assignment))
-    folders = {p.relative_to(root).parts[1]: p for p in sorted(root.glob(str(pattern.relative_to(root))))
-               if p.is_dir()}
+    config = PyFileConfigLoader(CONFIG, path=str(root)).load_config().get("CourseDirectory", {})
+    dirs = {key: config.get(key, default) for key, default in NBGRADER_DEFAULTS.items()}
+
+    def folder(step, student):
+        return root / dirs["directory_structure"].format(nbgrader_step=step, student_id=student,
+                                                         assignment_id=assignment)
+
+    pattern = folder(dirs["submitted_directory"], "*").relative_to(root)
+    folders = {p.relative_to(root).parts[1]: p for p in sorted(root.glob(str(pattern))) if p.is_dir()}
     if not folders:
-        raise FileNotFoundError(f"no submissions of {assignment} under {root / dirs.submitted_directory}")
-    return folders, Path(dirs.format_path(dirs.release_directory, ".", assignment))
+        raise FileNotFoundError(f"no submissions of {assignment} under {root / dirs['submitted_directory']}")
+    return folders, folder(dirs["release_directory"], ".")
 
 
 def run(args):
@@ -338,9 +348,13 @@ def run(args):
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    report = compare_class(args.assignment, folders, release, args.threshold,
-                           progress=lambda items: tqdm(items, desc="reading", unit="submission",
-                                                       disable=args.quiet, file=sys.stderr))
+    try:
+        report = compare_class(args.assignment, folders, release, args.threshold,
+                               progress=lambda items: tqdm(items, desc="reading", unit="submission",
+                                                           disable=args.quiet, file=sys.stderr))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     out = args.out or Path(args.course_dir).resolve() / "reports" / "similarity" / args.assignment
     try:
         written = write_report(report, out)
