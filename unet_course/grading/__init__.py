@@ -9,6 +9,10 @@ student code, the reference shortcut, stand-ins),
 :mod:`unet_course.grading.messages` (expected versus got, hints) and
 :mod:`unet_course.grading.architecture` (the aligned layer table).
 :mod:`unet_course.grading.release` regenerates ``assignments/``.
+:mod:`unet_course.grading.similarity` fingerprints graded functions, and
+:mod:`unet_course.grading.similarity_report` (its page:
+:mod:`unet_course.grading.similarity_page`) compares a class with them for
+review, ``unet-course similarity``; it never changes a grade.
 
 ========================  ===========================================  =======
 assignment                module                                       points

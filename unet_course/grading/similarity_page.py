@@ -12,8 +12,8 @@ import io
 
 __all__ = ["SHOWN", "heatmap_png", "html_text"]
 
-#: Rows shown per function in index.html; similarity.csv has them all.
-SHOWN = 100
+#: Rows shown per function in index.html, flagged ones first; similarity.csv has them all.
+SHOWN = 200
 
 
 def heatmap_png(report, function):
@@ -101,9 +101,7 @@ def html_text(report, figures):
                          "closest pair"], summary, sortable=False))
     for function in report.matrices:
         pairs = [p for p in report.pairs if p.function == function]
-        shown = [p for p in pairs if p.flagged] or []
-        shown += [p for p in pairs if not p.flagged][:max(0, SHOWN - len(shown))]
-        shown.sort(key=lambda p: -p.score)
+        shown = sorted(pairs, key=lambda p: (not p.flagged, -p.score))[:SHOWN]
         parts.append(f'<h2 id="{e(function)}">{e(function)}</h2>')
         if function in figures:
             parts.append(f'<img src="{e(figures[function])}" alt="score matrix of {e(function)}">')
@@ -112,8 +110,9 @@ def html_text(report, figures):
                               "yes" if p.flagged else ""] for p in shown],
                             ["flagged" if p.flagged else "" for p in shown]))
         if len(pairs) > len(shown):
-            parts.append(f"<p>{len(pairs) - len(shown)} more pairs, all below "
-                         f"{shown[-1].score:.3f}, are in similarity.csv.</p>")
+            hidden = sum(p.flagged for p in pairs) - sum(p.flagged for p in shown)
+            parts.append(f"<p>The {len(pairs) - len(shown)} other pairs ({hidden} of them flagged) "
+                         f"are in similarity.csv.</p>")
     parts.append("<h2>Notes</h2>")
     parts.append(_table(["student", "function", "note"],
                         [[e(s), e(f), e(n)] for s, f, n in report.notes]) if report.notes
