@@ -299,9 +299,7 @@ def definitions(cells, names):
             assigned[node.targets[0].id] = node.value.id
     found = {}
     for name in names:
-        own = by_cell.get(name, [])
-        other = assigned.get(name) if assigned.get(name) in defined else (
-            own[0] if len(set(own)) == 1 and own[0] != name else None)
+        other = _defined_instead(name, defined, assigned, by_cell)
         if name in defined:
             found[name] = (_definition(*defined[name], aliases), "")
         elif name in broken:
@@ -312,6 +310,18 @@ def definitions(cells, names):
         else:
             found[name] = (None, f"no definition of {name}")
     return found
+
+
+def _defined_instead(name, defined, assigned, by_cell):
+    """The name a function was defined under instead of ``name``, or ``None``.
+
+    ``name = other`` with ``other`` defined, or else the one name defined in
+    the cell whose nbgrader ``grade_id`` is ``name`` (its solution cell).
+    """
+    if assigned.get(name) in defined:
+        return assigned[name]
+    own = set(by_cell.get(name, []))
+    return own.pop() if len(own) == 1 and name not in own else None
 
 
 def _definition(where, node, aliases, note=""):

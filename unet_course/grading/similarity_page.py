@@ -22,16 +22,16 @@ def heatmap_png(report, function):
     from matplotlib.figure import Figure
 
     names, matrix = report.matrices[function]
-    n = len(names)
+    n, place = len(names), {name: i for i, name in enumerate(names)}
     grid = np.full((n, n), np.nan)
     for (a, b), score in matrix.items():
-        grid[names.index(a), names.index(b)] = score
+        grid[place[a], place[b]] = score
     side = min(12.0, 3.0 + 0.22 * n)
     fig = Figure(figsize=(side + 1.2, side))
     ax = fig.add_subplot()
     image = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis")
     fig.colorbar(image, ax=ax, shrink=0.8, label="score (shared fingerprints)")
-    flagged = [(names.index(p.student_a), names.index(p.student_b)) for p in report.pairs
+    flagged = [(place[p.student_a], place[p.student_b]) for p in report.pairs
                if p.function == function and p.flagged]
     if flagged:
         rows, cols = zip(*(flagged + [(j, i) for i, j in flagged]))

@@ -31,6 +31,8 @@ the course directory), each file whole or not at all:
 
 It only reads: no grade, gradebook entry or submission is changed. A
 flagged pair is a reason to read two notebooks side by side, not a verdict.
+Other commands can write the same report:
+``write_report(compare_class(assignment, *course_folders(course_dir, assignment)), out)``.
 """
 from __future__ import annotations
 
@@ -181,6 +183,8 @@ def _entries(function, found, stubs):
     stub = stubs.get(function)
     entries, notes = {}, []
     for student, defs in found.items():
+        if defs is None:  # nothing readable: the file's own note says why
+            continue
         definition, note = defs[function]
         if definition is not None and stub is not None and definition.tokens == stub.tokens:
             definition, note = None, "not written: still the release's stub"
@@ -214,7 +218,7 @@ def compare_class(assignment, folders, release=None, threshold=THRESHOLD, progre
     for student in (progress or iter)(students):
         cells, notes = submission_cells(folders[student])
         report.notes += [(student, "", note) for note in notes]
-        found[student] = definitions(cells, references)
+        found[student] = definitions(cells, references) if cells else None
     stubs = {}
     if release is not None and Path(release).is_dir():
         cells, _ = submission_cells(release)
