@@ -21,9 +21,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/unet-course demo --out $(OUT)
 
+# KEEP_EXECUTED=1: the lessons nbval executes are also written, outputs and all, to $(EXECUTED)/ (CI's artefact).
+KEEP_EXECUTED ?=
 test: $(STAMP) browser-deps grading-deps
 	$(PY) -m pytest tests
-	UNET_COURSE_PROFILE=smoke $(PY) -m pytest --nbval-lax course
+	UNET_COURSE_PROFILE=smoke $(if $(KEEP_EXECUTED),PYTHONPATH=.ci )$(PY) -m pytest --nbval-lax course$(if \
+	  $(KEEP_EXECUTED), -p executed_notebooks --keep-executed $(EXECUTED))
 
 # $(call debian,COMMAND,PACKAGE,WHAT NEEDS IT): install Debian's PACKAGE when COMMAND is missing,
 # with apt-get as root, or through `sudo -n` (never a password prompt) for a user who may;
