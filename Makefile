@@ -55,10 +55,12 @@ grading-deps:
 assignments: $(STAMP)
 	$(PY) -m unet_course.grading.release
 
-# Every lesson at the seed's full scale (the GPU workflow); executed notebooks land in $(EXECUTED)/.
+# Every lesson (or those in LESSONS) at the seed's full scale (the GPU workflow, .ci/gpu); executed
+# notebooks land in $(EXECUTED)/.
+LESSONS ?= $(wildcard course/[0-9]*.ipynb)
 course-full: $(STAMP)
 	@mkdir -p $(EXECUTED)
-	for nb in course/[0-9]*.ipynb; do \
+	for nb in $(LESSONS); do \
 	  UNET_COURSE_PROFILE=full $(VENV)/bin/jupyter nbconvert --to notebook --execute \
 	    --ExecutePreprocessor.timeout=-1 --output-dir $(EXECUTED) "$$nb" || exit 1; \
 	done

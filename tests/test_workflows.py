@@ -1,5 +1,13 @@
-"""CI itself: the sandbox rule of the test suite, the executed lessons CI keeps.
+"""CI itself: the workflow files, the scripts they run, the sandbox rule, the executed lessons.
 
+- ``.github/workflows/``: actionlint (with shellcheck over every ``run:`` script) and zizmor
+  (offline: no GitHub here) report nothing, and a workflow with mistakes they must catch is caught;
+  every action is pinned to a commit with its version beside it;
+- the scripts under ``.ci/`` pass shellcheck; ``.ci/gpu --dry-run`` prints the GPU job (the CUDA
+  extra, the full-profile lessons, the demo, both benchmarks) with commands and flags that exist;
+  ``.ci/browser`` finds a browser Playwright can drive, or says why not;
+- the CPU workflow runs ``make test`` as a user and ``.ci/run`` as root with the sandbox, and both
+  workflows keep the executed lessons as artifacts;
 - A ``sandbox`` test (tests/conftest.py) skips with one reason where bubblewrap cannot make the
   sandbox, and fails instead under ``UNET_COURSE_REQUIRE_SANDBOX=1`` (``.ci/run`` sets it): run
   for real in a child pytest, with a ``bwrap`` that is refused its namespaces as on a locked-down
@@ -11,14 +19,187 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+BIN = Path(sys.executable).parent
+SHELLCHECK = BIN / "shellcheck"
+
+
+def tool(*argv, cwd=ROOT):
+    """Run one of the dev extra's checkers (from this environment); the finished process."""
+    return subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def workflow(name):
+    """A workflow file as data (PyYAML reads the key ``on`` as True)."""
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def actionlint(*files, cwd=ROOT):
+    return tool("actionlint", "-oneline", "-no-color", "-shellcheck", str(SHELLCHECK), "-pyflakes=",
+                *map(str, files), cwd=cwd)
+
+
+def zizmor(path):
+    return tool("zizmor", "--offline", "--no-progress", "--format=plain", str(path))
+
+
+def test_actionlint_and_shellcheck_find_nothing_in_the_workflows():
+    done = actionlint()
+    assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
+
+
+def test_zizmor_finds_nothing_in_the_workflows():
+    done = zizmor(WORKFLOWS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings to report" in done.stdout, done.stdout
+
+
+BAD_WORKFLOW = """name: bad
+on: [push]
+jobs:
+  test:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.head_commit.message }}" && ls $HOME/*.txt
+      - run: echo ${{ matrix.missing }}
+"""
+
+
+def test_the_checkers_catch_a_bad_workflow(tmp_path):
+    """The same calls on a workflow with an injection, an unpinned action and a bad expression."""
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "bad.yml").write_text(BAD_WORKFLOW)
+    lint = actionlint(folder / "bad.yml", cwd=tmp_path)
+    assert lint.returncode == 1
+    for rule in ("property \"missing\" is not defined", "is potentially untrusted",
+                 "shellcheck reported issue in this script: SC2086"):
+        assert rule in lint.stdout, lint.stdout
+    audit = zizmor(folder)
+    assert audit.returncode != 0
+    for audit_name in ("unpinned-uses", "template-injection", "excessive-permissions", "artipacked"):
+        assert audit_name in audit.stdout, audit.stdout
+
+
+def test_actions_are_pinned_to_commits_with_their_version():
+    uses = re.findall(r"^\s*-?\s*uses:\s*(.+)$", "".join(p.read_text() for p in WORKFLOWS.glob("*.yml")), re.M)
+    assert uses
+    for line in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", line), line
+
+
+def test_the_ci_scripts_pass_shellcheck():
+    scripts = [ROOT / ".ci" / name for name in ("run", "gpu", "browser")]
+    done = tool("shellcheck", *map(str, scripts))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_cpu_workflow_tests_as_a_user_and_as_root_with_the_sandbox():
+    jobs = workflow("cpu.yml")["jobs"]
+    ubuntu = [step.get("run", "") for step in jobs["ubuntu"]["steps"]]
+    assert "make test" in ubuntu and ".ci/browser" in ubuntu
+    assert any("sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" in run for run in ubuntu)
+    assert "container" not in jobs["ubuntu"]          # the runner's own user, with sudo
+    debian = jobs["debian"]
+    assert debian["container"]["image"].endswith("-bookworm") and "--privileged" in debian["container"]["options"]
+    assert "bash .ci/run" in [step.get("run") for step in debian["steps"]]
+    assert debian["env"]["KEEP_EXECUTED"] == "1"
+    upload = debian["steps"][-1]
+    assert upload["uses"].startswith("actions/upload-artifact@") and "executed/" in upload["with"]["path"]
+    assert upload["if"] == "always()"
+
+
+def test_the_gpu_workflow_runs_the_gpu_script_and_keeps_what_it_made():
+    full = workflow("gpu.yml")["jobs"]["full"]
+    assert full["runs-on"] == ["self-hosted", "gpu"]
+    assert [step["run"] for step in full["steps"] if "run" in step] == [".ci/gpu"]
+    upload = full["steps"][-1]
+    for path in ("executed/", "runs/demo-full/", "runs/gpu/"):
+        assert path in upload["with"]["path"]
+
+
+def gpu_dry_run(*args):
+    done = subprocess.run(["bash", str(ROOT / ".ci" / "gpu"), "--dry-run", *args], capture_output=True,
+                          text=True, timeout=60)
+    return done, [shlex.split(line[2:]) for line in done.stdout.splitlines() if line.startswith("+ ")]
+
+
+def test_the_gpu_script_dry_run_prints_the_gpu_job():
+    done, commands = gpu_dry_run()
+    assert done.returncode == 0, done.stderr
+    assert commands[0] == ["nvidia-smi"]
+    assert commands[1] == ["make", ".venv/.installed", "EXTRAS=gpu,dev"]
+    assert "TensorFlow sees no GPU" in commands[2][-1]
+    lessons = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "course").glob("[0-9]*.ipynb"))
+    assert commands[3] == ["make", "course-full", "EXTRAS=gpu,dev", "LESSONS=" + " ".join(lessons)]
+    assert commands[4] == [".venv/bin/unet-course", "demo", "--profile", "full", "--out", "runs/demo-full"]
+    benchmarks = {Path(c[1]).name: c[2:] for c in commands[5:] if c[0] == ".venv/bin/python"}
+    assert set(benchmarks) == {"bench_training.py", "bench_inference.py"}
+    for script, flags in benchmarks.items():       # each flag is one the benchmark accepts
+        source = (ROOT / "benchmarks" / script).read_text()
+        for flag in (f for f in flags if f.startswith("--")):
+            assert f'"{flag}"' in source, (script, flag)
+    # The make target it calls runs those lessons at the full scale.
+    full = subprocess.run(["make", "-n", *commands[3][1:], "VENV=" + str(BIN.parent)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert full.returncode == 0 and "UNET_COURSE_PROFILE=full" in full.stdout, full.stderr
+    assert f"for nb in {' '.join(lessons)}; do" in full.stdout
+
+
+def test_the_gpu_script_runs_the_lessons_asked_for_or_says_what_is_wrong():
+    done, commands = gpu_dry_run("--lessons", "03 07")
+    assert commands[3][-1] == "LESSONS=course/03_bce_vs_dice.ipynb course/07_training.ipynb"
+    done, commands = gpu_dry_run("--lessons", "42")
+    assert done.returncode == 2 and done.stderr == "error: no lesson course/42_*.ipynb\n" and not commands
+
+
+def run_browser_script(tmp_path, places, with_chromium=False):
+    """``.ci/browser`` with a PATH of the few tools it needs (and a ``chromium``, if asked)."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("readlink", "head", "grep", "mkdir", "ln"):
+        (tools / name).symlink_to(shutil.which(name))
+    if with_chromium:
+        (tools / "chromium").symlink_to(shutil.which("true"))
+    env = {"PATH": str(tools), "RUNNER_TEMP": str(tmp_path / "runner"), "GITHUB_PATH": str(tmp_path / "path"),
+           "BROWSERS": " ".join(map(str, places))}
+    return subprocess.run(["/bin/bash", str(ROOT / ".ci" / "browser")], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_the_browser_script_links_a_real_browser_and_refuses_a_snap(tmp_path):
+    snap_launcher = tmp_path / "chromium-browser"
+    snap_launcher.write_text("#!/bin/sh\nexec /snap/bin/chromium \"$@\"\n")
+    snap_launcher.chmod(0o755)
+    chrome = tmp_path / "google-chrome"
+    chrome.write_bytes(b"\x7fELF stands in for a browser binary")
+    chrome.chmod(0o755)
+    runs = {name: tmp_path / name for name in ("image", "snap-only", "on-path")}
+    for folder in runs.values():
+        folder.mkdir()
+    found = run_browser_script(runs["image"], [snap_launcher, chrome])
+    assert found.returncode == 0, found.stderr
+    link = runs["image"] / "runner" / "browser-bin" / "chromium"
+    assert link.resolve() == chrome and (runs["image"] / "path").read_text() == f"{link.parent}\n"
+    refused = run_browser_script(runs["snap-only"], [snap_launcher, tmp_path / "missing"])
+    assert refused.returncode == 1 and "Ubuntu's chromium package is a snap" in refused.stderr
+    present = run_browser_script(runs["on-path"], [chrome], with_chromium=True)
+    assert present.returncode == 0 and present.stdout.startswith("chromium: "), present.stderr
+    assert not (runs["on-path"] / "path").exists()
 
 REFUSED_BWRAP = '#!/bin/sh\necho "bwrap: setting up uid map: Permission denied" >&2\nexit 1\n'
 SANDBOXED_TEST = '''
