@@ -123,6 +123,15 @@ def test_the_cpu_workflow_tests_as_a_user_and_as_root_with_the_sandbox():
     assert upload["if"] == "always()"
 
 
+def test_the_readme_reproduces_the_debian_job_in_the_same_container():
+    readme = (ROOT / "README.md").read_text().split("## Continuous integration", 1)[1].split("\n## ", 1)[0]
+    command = re.search(r"```bash\n(docker run .*?)```", readme, re.S).group(1)
+    container = workflow("cpu.yml")["jobs"]["debian"]["container"]
+    assert f" {container['image']} " in command and "bash .ci/run" in command
+    for option in container["options"].split():
+        assert option in command
+
+
 def test_the_gpu_workflow_runs_the_gpu_script_and_keeps_what_it_made():
     full = workflow("gpu.yml")["jobs"]["full"]
     assert full["runs-on"] == ["self-hosted", "gpu"]
