@@ -57,7 +57,7 @@ assignments: $(STAMP)
 
 # Every lesson (or those in LESSONS) at the seed's full scale (the GPU workflow, .ci/gpu); executed
 # notebooks land in $(EXECUTED)/.
-LESSONS ?= $(wildcard course/[0-9]*.ipynb)
+LESSONS ?= $(sort $(wildcard course/[0-9]*.ipynb))
 course-full: $(STAMP)
 	@mkdir -p $(EXECUTED)
 	for nb in $(LESSONS); do \
