@@ -94,7 +94,8 @@ def sandbox_problem_here():
     said = " ".join(done.stderr.split()) or f"exit status {done.returncode}"
     apparmor = Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
     if apparmor.exists() and apparmor.read_text().strip() == "1":
-        fix = "AppArmor restricts unprivileged user namespaces: `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`"
+        fix = ("AppArmor restricts unprivileged user namespaces: "
+               "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`")
     else:
         fix = ("user namespaces or mounts are refused here (in a container: `docker run --privileged`; "
                "elsewhere: sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone=1)")

@@ -62,7 +62,8 @@ def test_ci_runs_the_readmes_test_command(tmp_path):
     record = tmp_path / "make-calls"
     fake = tmp_path / "bin" / "make"
     fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\necho "make $* (UNET_COURSE_REQUIRE_SANDBOX=$UNET_COURSE_REQUIRE_SANDBOX)" >> "{record}"\n')
+    said = "make $* (UNET_COURSE_REQUIRE_SANDBOX=$UNET_COURSE_REQUIRE_SANDBOX)"
+    fake.write_text(f'#!/bin/sh\necho "{said}" >> "{record}"\n')
     fake.chmod(0o755)
     env = {key: value for key, value in os.environ.items() if key != "UNET_COURSE_REQUIRE_SANDBOX"}
     env["PATH"] = f"{fake.parent}{os.pathsep}{os.environ['PATH']}"
@@ -103,7 +104,8 @@ def _fake_system(tmp_path, uid, sudo_ok):
         "id": f'echo {uid}',
         "sudo": (f'echo "sudo $*" >> "{record}"\n[ "$1" = -n ] || exit 9\nshift\n'
                  f'[ "$1" = true ] && exit {0 if sudo_ok else 1}\nexec "$@"'),
-        "env": 'while [ $# -gt 0 ]; do case "$1" in *=*) export "$1"; shift;; *) break;; esac; done\nexec "$@"',
+        "env": ('while [ $# -gt 0 ]; do case "$1" in *=*) export "$1"; shift;; *) break;; esac; done\n'
+                'exec "$@"'),
         "apt-get": f'echo "apt-get $* (DEBIAN_FRONTEND=$DEBIAN_FRONTEND)" >> "{record}"',
     }
     for name, body in scripts.items():
@@ -121,7 +123,7 @@ def _fake_system(tmp_path, uid, sudo_ok):
     (1001, False, ["sudo -n true"]),
 ], ids=["user-with-sudo", "root", "user-without-sudo"])
 def test_system_packages_install_as_root_or_through_sudo_n(tmp_path, uid, sudo_ok, expected):
-    """``make grading-deps`` with bwrap missing: apt-get as root, ``sudo -n`` for a user who may, else a hint."""
+    """``make grading-deps``, bwrap missing: apt-get as root, ``sudo -n`` for a user who may, else a hint."""
     record, bin_dir = _fake_system(tmp_path, uid, sudo_ok)
     done = subprocess.run([shutil.which("make"), "-s", "grading-deps"], cwd=ROOT, capture_output=True,
                           text=True, timeout=60, env={"PATH": str(bin_dir), "HOME": str(tmp_path)})

@@ -8,7 +8,7 @@
   ``.ci/browser`` finds a browser Playwright can drive, or says why not;
 - the CPU workflow runs ``make test`` as a user and ``.ci/run`` as root with the sandbox, and both
   workflows keep the executed lessons as artifacts;
-- A ``sandbox`` test (tests/conftest.py) skips with one reason where bubblewrap cannot make the
+- a ``sandbox`` test (tests/conftest.py) skips with one reason where bubblewrap cannot make the
   sandbox, and fails instead under ``UNET_COURSE_REQUIRE_SANDBOX=1`` (``.ci/run`` sets it): run
   for real in a child pytest, with a ``bwrap`` that is refused its namespaces as on a locked-down
   runner.
@@ -38,6 +38,8 @@ SHELLCHECK = BIN / "shellcheck"
 
 def tool(*argv, cwd=ROOT):
     """Run one of the dev extra's checkers (from this environment); the finished process."""
+    if not (BIN / argv[0]).exists():
+        pytest.fail(f"{argv[0]} is missing from {BIN}: install the dev extra (`pip install -e '.[dev]'`)")
     return subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=cwd, capture_output=True, text=True,
                           timeout=120)
 
@@ -96,7 +98,8 @@ def test_the_checkers_catch_a_bad_workflow(tmp_path):
 
 
 def test_actions_are_pinned_to_commits_with_their_version():
-    uses = re.findall(r"^\s*-?\s*uses:\s*(.+)$", "".join(p.read_text() for p in WORKFLOWS.glob("*.yml")), re.M)
+    text = "".join(path.read_text() for path in WORKFLOWS.glob("*.yml"))
+    uses = re.findall(r"^\s*-?\s*uses:\s*(.+)$", text, re.M)
     assert uses
     for line in uses:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", line), line
@@ -115,7 +118,8 @@ def test_the_cpu_workflow_tests_as_a_user_and_as_root_with_the_sandbox():
     assert any("sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" in run for run in ubuntu)
     assert "container" not in jobs["ubuntu"]          # the runner's own user, with sudo
     debian = jobs["debian"]
-    assert debian["container"]["image"].endswith("-bookworm") and "--privileged" in debian["container"]["options"]
+    assert debian["container"]["image"].endswith("-bookworm")
+    assert "--privileged" in debian["container"]["options"]
     assert "bash .ci/run" in [step.get("run") for step in debian["steps"]]
     assert debian["env"]["KEEP_EXECUTED"] == "1"
     upload = debian["steps"][-1]
@@ -171,6 +175,7 @@ def test_the_gpu_script_dry_run_prints_the_gpu_job():
 
 def test_the_gpu_script_runs_the_lessons_asked_for_or_says_what_is_wrong():
     done, commands = gpu_dry_run("--lessons", "03 07")
+    assert done.returncode == 0, done.stderr
     assert commands[3][-1] == "LESSONS=course/03_bce_vs_dice.ipynb course/07_training.ipynb"
     done, commands = gpu_dry_run("--lessons", "42")
     assert done.returncode == 2 and done.stderr == "error: no lesson course/42_*.ipynb\n" and not commands
@@ -209,6 +214,7 @@ def test_the_browser_script_links_a_real_browser_and_refuses_a_snap(tmp_path):
     present = run_browser_script(runs["on-path"], [chrome], with_chromium=True)
     assert present.returncode == 0 and present.stdout.startswith("chromium: "), present.stderr
     assert not (runs["on-path"] / "path").exists()
+
 
 REFUSED_BWRAP = '#!/bin/sh\necho "bwrap: setting up uid map: Permission denied" >&2\nexit 1\n'
 SANDBOXED_TEST = '''
