@@ -21,18 +21,25 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/unet-course demo --out $(OUT)
 
+# KEEP_EXECUTED=1: the lessons nbval executes are also written, outputs and all, to $(EXECUTED)/ (CI's artefact).
+KEEP_EXECUTED ?=
 test: $(STAMP) browser-deps grading-deps
 	$(PY) -m pytest tests
-	UNET_COURSE_PROFILE=smoke $(PY) -m pytest --nbval-lax course
+	UNET_COURSE_PROFILE=smoke $(if $(KEEP_EXECUTED),PYTHONPATH=.ci )$(PY) -m pytest --nbval-lax course$(if \
+	  $(KEEP_EXECUTED), -p executed_notebooks --keep-executed $(EXECUTED))
 
-# $(call debian,COMMAND,PACKAGE,WHAT NEEDS IT): install Debian's PACKAGE when COMMAND is missing
-# (as root, with apt-get); otherwise say what will not work without it.
+# $(call debian,COMMAND,PACKAGE,WHAT NEEDS IT): install Debian's PACKAGE when COMMAND is missing,
+# with apt-get as root, or through `sudo -n` (never a password prompt) for a user who may;
+# otherwise say what will not work without it.
 debian = if ! command -v $(1) >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null) \
+	  if [ "$$(id -u)" = 0 ]; then as_root=; elif sudo -n true 2>/dev/null; then as_root="sudo -n"; \
+	  else as_root=none; fi; \
+	  if [ "$$as_root" != none ] && command -v apt-get >/dev/null; then \
+	    ($$as_root apt-get update -qq && $$as_root env DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq $(2) >/dev/null) \
 	      || echo "could not install Debian's $(2): $(3) will fail saying so"; \
 	  else \
-	    echo "$(1) is missing: install Debian's '$(2)' package for $(3)"; \
+	    echo "$(1) is missing: install Debian's '$(2)' package (as root, or with sudo) for $(3)"; \
 	  fi; \
 	fi
 
@@ -48,10 +55,12 @@ grading-deps:
 assignments: $(STAMP)
 	$(PY) -m unet_course.grading.release
 
-# Every lesson at the seed's full scale (the GPU workflow); executed notebooks land in $(EXECUTED)/.
+# Every lesson (or those in LESSONS) at the seed's full scale (the GPU workflow, .ci/gpu); executed
+# notebooks land in $(EXECUTED)/.
+LESSONS ?= $(sort $(wildcard course/[0-9]*.ipynb))
 course-full: $(STAMP)
 	@mkdir -p $(EXECUTED)
-	for nb in course/[0-9]*.ipynb; do \
+	for nb in $(LESSONS); do \
 	  UNET_COURSE_PROFILE=full $(VENV)/bin/jupyter nbconvert --to notebook --execute \
 	    --ExecutePreprocessor.timeout=-1 --output-dir $(EXECUTED) "$$nb" || exit 1; \
 	done

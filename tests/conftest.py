@@ -1,6 +1,12 @@
-"""Shared test fixtures: small real raster files written with rasterio (data tests only)."""
+"""Shared test fixtures: small real raster files written with rasterio (data tests only), and the
+``sandbox`` marker: a test that needs bubblewrap's sandbox skips, saying why, where none can be made
+(a failure instead under ``UNET_COURSE_REQUIRE_SANDBOX=1``, which ``.ci/run`` sets)."""
 from __future__ import annotations
 
+import functools
+import os
+import shutil
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -61,3 +67,54 @@ def real_sample():
     if not (REAL_SAMPLE / "training" / "images").is_dir():
         pytest.skip(f"real sample tiles not found at {REAL_SAMPLE}")
     return REAL_SAMPLE
+
+
+#: What the sandboxed tests need of the machine: the namespaces and mounts of the grader's own
+#: ``bwrap`` command line (unet_course.grading.autograde.sandbox), here around ``true``.
+SANDBOX_PROBE = ["--die-with-parent", "--new-session", "--unshare-all", "--uid", "65534", "--gid", "65534",
+                 "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "true"]
+
+
+@functools.cache
+def sandbox_problem_here():
+    """``None`` when bubblewrap can make the grader's sandbox on this machine, else why not (one line).
+
+    Tried for real, once per test session. It tests the machine, not the package: a broken
+    ``sandbox_argv`` still fails its tests instead of skipping them.
+    """
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed: `sudo apt-get install bubblewrap` or `make grading-deps`"
+    try:
+        done = subprocess.run([bwrap, *SANDBOX_PROBE], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap could not start: {error}"
+    if done.returncode == 0:
+        return None
+    said = " ".join(done.stderr.split()) or f"exit status {done.returncode}"
+    apparmor = Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+    if apparmor.exists() and apparmor.read_text().strip() == "1":
+        fix = ("AppArmor restricts unprivileged user namespaces: "
+               "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`")
+    else:
+        fix = ("user namespaces or mounts are refused here (in a container: `docker run --privileged`; "
+               "elsewhere: sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone=1)")
+    return f"bubblewrap cannot make the sandbox here ({said}): {fix}"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sandbox: grades in bubblewrap's sandbox (skips, saying why, where "
+                                       "none can be made; fails instead under UNET_COURSE_REQUIRE_SANDBOX=1)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before any fixture of a ``sandbox`` test: skip it (or fail it, where the sandbox is required)."""
+    if item.get_closest_marker("sandbox") is None:
+        return
+    problem = sandbox_problem_here()
+    if problem is None:
+        return
+    if os.environ.get("UNET_COURSE_REQUIRE_SANDBOX") == "1":
+        pytest.fail(f"UNET_COURSE_REQUIRE_SANDBOX=1 but {problem}", pytrace=False)
+    pytest.skip(f"no sandbox: {problem}")

@@ -41,6 +41,7 @@ def small_course(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.sandbox
 def test_grades_on_an_existing_scheduler(small_course):
     """Workers of a separately started loopback cluster grade; export shows the grades."""
     from distributed import LocalCluster
@@ -58,6 +59,7 @@ def test_grades_on_an_existing_scheduler(small_course):
     assert scores == {"solution": 10.0, "blank": 0.0}
 
 
+@pytest.mark.sandbox
 def test_no_scheduler_at_the_address(small_course):
     """A scheduler address where nothing listens: one line saying so, exit status 1."""
     done = subprocess.run([sys.executable, "-m", "unet_course", "autograde", A1, "--force", "--quiet",
@@ -92,6 +94,7 @@ def test_slurm_configuration_makes_a_job_script():
     assert dask.config.get("distributed.scheduler.allowed-failures", config=config) == 2
 
 
+@pytest.mark.sandbox
 def test_notebook_time_limit_stops_the_notebook():
     """Cells within the cell limit but past the notebook's: stopped, later test cells score 0."""
     from nbgrader import utils

@@ -32,7 +32,7 @@ import pytest
 from _autograde_course import make_course
 from test_nbgrader_e2e import ROOT, _env, expected_scores, nbgrader, submissions
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 A1 = "a1_data_imbalance"
 

@@ -35,7 +35,7 @@ from unet_course import grading
 from _autograde_course import make_course
 from test_nbgrader_e2e import ROOT, SCRIPTS, WRONG, _env, expected_scores, nbgrader, submissions
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 A1 = "a1_data_imbalance"
 POINTS = grading.ITEMS[A1]
