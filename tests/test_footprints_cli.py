@@ -129,8 +129,12 @@ def _bad_images(folder):
     cases["rgba.tif"] = "has 4 band(s); expected 3"
     with rasterio.open(folder / "deep.tif", "w", driver="GTiff", width=300, height=300, count=3,
                        dtype="uint16") as dataset:
-        dataset.write(np.zeros((3, 300, 300), np.uint16))
-    cases["deep.tif"] = "expected 8-bit"
+        dataset.write(np.full((3, 300, 300), 4095, np.uint16))
+    cases["deep.tif"] = "uint16 from 4095 to 4095, outside 0-255; expected whole numbers 0-255"
+    with rasterio.open(folder / "unit.tif", "w", driver="GTiff", width=300, height=300, count=3,
+                       dtype="float32") as dataset:
+        dataset.write(np.full((3, 300, 300), 0.25, np.float32))
+    cases["unit.tif"] = "float32 in [0, 1]; expected whole numbers 0-255 like the seed's float32"
     write_rgb(folder / "small.tif", np.zeros((100, 300, 3), np.uint8))
     cases["small.tif"] = "smaller than one window of 128 px"
     (folder / "text.tif").write_text("not an image")

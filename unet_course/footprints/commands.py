@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_course.data.tiles import LABEL_RULES
 from unet_course.footprints import FootprintError
 from unet_course.validate import probability, whole_number
 
@@ -157,7 +158,7 @@ def add_footprint_commands(commands):
     """Add ``predict`` and ``evaluate-footprints`` to the ``unet-course`` sub-command parsers."""
     predict = commands.add_parser("predict", help="footprints of whole GeoTIFF scenes")
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
-                         help="8-bit RGB rasters (GeoTIFF)")
+                         help="RGB rasters of whole numbers 0-255 (uint8, or the seed's float32)")
     predict.add_argument("--weights", type=Path, required=True, metavar="FILE",
                          help="RUN/best.keras (the run's run.json gives the training resolution)")
     predict.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
@@ -184,6 +185,9 @@ def add_footprint_commands(commands):
     evaluate.add_argument("--iou", type=float, default=0.5, help="IoU a match needs (default 0.5)")
     evaluate.add_argument("--min-area", type=float, default=0.0, metavar="AREA",
                           help="leave out true buildings smaller than this (map units²)")
+    evaluate.add_argument("--label-rule", choices=LABEL_RULES, default="threshold",
+                          help="how a fractional label raster becomes buildings, as in training: "
+                               "threshold (coverage >= 0.5, default) or truncate (only 1.0)")
     return {"predict": run_predict, "evaluate-footprints": run_evaluate_footprints}
 
 
@@ -205,7 +209,8 @@ def run_evaluate_footprints(args):
 
     out = args.out or args.predicted.with_name(f"{args.predicted.stem}_evaluation")
     out = _check_out(out, args.overwrite)
-    scores = evaluate_footprints(args.predicted, args.truth, out, args.iou, args.min_area)
+    scores = evaluate_footprints(args.predicted, args.truth, out, args.iou, args.min_area,
+                                 rule=args.label_rule)
     print(building_table(scores))
     print(f"\nWrote building_scores.json, missed.geojson, invented.geojson and evaluation.gpkg in {out}")
     return 0

@@ -177,16 +177,24 @@ def _array_reader(image, valid):
     return read
 
 
-def _check_rgb(image, name="image"):
+def _check_rgb(image, name="image", nodata=None):
+    """An RGB array in memory by the course's image rule: uint8 ``(H, W, 3)`` and valid mask or None."""
+    from unet_course.data.errors import DatasetError
+    from unet_course.data.geotiff import image_pixels
+
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 3:
         raise FootprintError(f"{name} has shape {image.shape}; expected (height, width, 3) RGB")
-    if image.dtype != np.uint8:
-        raise FootprintError(f"{name} is {image.dtype}; expected uint8 pixels 0..255")
-    return image
+    if image.dtype == np.uint8 and nodata is None:
+        return image, None
+    try:
+        return image_pixels(np.moveaxis(image, -1, 0), nodata, name)
+    except DatasetError as error:
+        raise FootprintError(str(error)) from None
 
 
-def predict_array(model, image, scale=1.0, overlap=None, batch_size=8, valid=None, progress=False):
+def predict_array(model, image, scale=1.0, overlap=None, batch_size=8, valid=None, progress=False,
+                  nodata=None):
     """Probabilities of an RGB image in memory, predicted in blended windows (lesson 10).
 
     Parameters
@@ -194,20 +202,25 @@ def predict_array(model, image, scale=1.0, overlap=None, batch_size=8, valid=Non
     model : keras.Model
         A U-Net; its input side (divided by ``scale``) is the window side.
     image : numpy.ndarray
-        uint8 ``(H, W, 3)``.
+        ``(H, W, 3)`` of whole numbers 0-255: uint8, or the seed's float32
+        (the course's image rule, :func:`unet_course.data.geotiff.image_pixels`).
     scale : float
         Resampling factor the model was trained at (0.5 for a ``laptop`` run).
     overlap : int, optional
         Pixels neighbouring windows share (default a quarter window; 0: no blending).
     valid : numpy.ndarray, optional
         Boolean ``(H, W)``: False where the image has no data (predicted 0).
+    nodata : float, optional
+        The image's nodata value (the seed's -3.4e38): those pixels are no data too.
 
     Returns
     -------
     numpy.ndarray
         float32 ``(H, W)`` in [0, 1].
     """
-    image = _check_rgb(image)
+    image, missing = _check_rgb(image, nodata=nodata)
+    if missing is not None:
+        valid = missing if valid is None else np.asarray(valid, bool) & missing
     window, side = model_window(model, scale)
     out = np.empty(image.shape[:2], np.float32)
     for row, strip in blended_strips(model, _array_reader(image, valid), image.shape[:2], window,
@@ -225,7 +238,8 @@ def predict_tiles(model, images, scale=1.0, batch_size=8):
     images = np.asarray(images)
     if images.ndim != 4:
         raise FootprintError(f"images has shape {images.shape}; expected (N, height, width, 3)")
-    _check_rgb(images[0] if len(images) else np.zeros((1, 1, 3), np.uint8), "images")
+    if len(images):
+        images = np.stack([_check_rgb(image, f"images[{i}]")[0] for i, image in enumerate(images)])
     batch_size = whole_number(batch_size, "batch_size", error=FootprintError)
     side = int(round(images.shape[1] * scale))
     parts = [predict_windows(model, images[i:i + batch_size], side)
@@ -332,12 +346,17 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
 
 
 def _count_invalid(dataset, info):
-    """Pixels the dataset's mask marks as nodata, counted block row by block row."""
+    """Pixels without data (the image rule's, and a mask band's), counted block row by block row."""
     from rasterio.windows import Window
+
+    from unet_course.data.geotiff import no_data
 
     count = 0
     for row in range(0, info.height, BLOCK):
-        rows = min(BLOCK, info.height - row)
-        count += int((dataset.dataset_mask(window=Window(0, row, info.width, rows)) == 0).sum())
+        window = Window(0, row, info.width, min(BLOCK, info.height - row))
+        missing = no_data(dataset.read(window=window), info.nodata)
+        if info.mask_band:
+            missing |= dataset.dataset_mask(window=window) == 0
+        count += int(missing.sum())
     return count
 
