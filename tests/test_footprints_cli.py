@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import rasterio
+from rio_cogeo.cogeo import cog_validate
 
 from unet_course.cli import main
 from unet_course.footprints.matching import polygon_iou
@@ -48,6 +49,9 @@ def test_predict_recovers_every_building_on_the_source_grid(scene, tmp_path, cap
         with rasterio.open(out / f"known_{name}") as dataset:
             assert dataset.crs.to_string() == CRS and dataset.transform == TRANSFORM
             assert dataset.shape == scene["mask"].shape
+            assert dataset.overviews(1) == [2]                 # 512 x 640 in 256 px tiles
+        valid, errors, _ = cog_validate(out / f"known_{name}", quiet=True)
+        assert valid, errors
     truth = [to_map(p) for p in known_buildings()]
     for name in OUTPUTS[2:]:
         polygons, crs = read_polygons(out / f"known_{name}")

@@ -19,13 +19,13 @@ on disk and writes the probability and mask GeoTIFFs strip by strip, so a
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from unet_course.footprints import FootprintError, FootprintWarning
+from unet_course.footprints.cog import write_cog
 from unet_course.footprints.scene import check_fits, model_window, open_image, read_window
 from unet_course.validate import probability, whole_number
 
@@ -285,10 +285,10 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
     """Predict a raster on disk into a probability and a mask GeoTIFF on its grid (lesson 10).
 
     Windows are read from ``image_path`` and the two outputs written strip by
-    strip (memory bounded by about one row of windows). Both outputs have the
-    source's size, CRS and transform, are tiled and deflate-compressed, and
-    appear under their names only when complete (temporary name, then
-    ``os.replace``).
+    strip (memory bounded by about one row of windows), then made
+    Cloud-Optimized GeoTIFFs (:func:`~unet_course.footprints.cog.write_cog`:
+    tiled, deflate-compressed, with overviews). Both have the source's size,
+    CRS and transform, and appear under their names only when complete.
 
     Returns
     -------
@@ -329,8 +329,8 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
                 writer.add(strip, last=last)
             if info.has_nodata:
                 nodata = _count_invalid(dataset, info)
-        for done, path in zip(partial, paths):
-            os.replace(done, path)
+        for done, path, resampling in zip(partial, paths, ("average", "nearest")):
+            write_cog(done, path, resampling)
     finally:
         for path in partial:
             path.unlink(missing_ok=True)
