@@ -17,12 +17,13 @@ refused unless ``--overwrite``; every file gets its name only when complete.
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from pathlib import Path
 
 
 from unet_course.data.tiles import LABEL_RULES
-from unet_course.footprints import FootprintError
+from unet_course.footprints import FootprintError, FootprintWarning
 from unet_course.validate import probability, whole_number
 
 __all__ = ["MIN_AREA_PX", "SIMPLIFY_PX", "predict_images", "building_table",
@@ -194,12 +195,26 @@ def add_footprint_commands(commands):
     return {"predict": run_predict, "evaluate-footprints": run_evaluate_footprints}
 
 
+def _say_warnings(caught):
+    """Our warnings as one line each on stderr; those of libraries are not the user's to read."""
+    said = set()
+    for warning in caught:
+        text = str(warning.message)
+        if issubclass(warning.category, FootprintWarning) and text not in said:
+            print(f"warning: {text}", file=sys.stderr)
+            said.add(text)
+
+
 def run_predict(args):
     """``unet-course predict``: footprints of each image, then a one-line summary per image."""
-    summary = predict_images(args.images, args.weights, args.out, args.overwrite, args.overlap,
-                             args.threshold, args.min_area, args.simplify, args.regularise,
-                             args.batch_size, progress=not args.quiet, instances=args.instances,
-                             resume=args.resume, workers=args.workers, scheduler=args.scheduler)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = predict_images(args.images, args.weights, args.out, args.overwrite, args.overlap,
+                                 args.threshold, args.min_area, args.simplify, args.regularise,
+                                 args.batch_size, progress=not args.quiet,
+                                 instances=args.instances, resume=args.resume,
+                                 workers=args.workers, scheduler=args.scheduler)
+    _say_warnings(caught)
     if summary["skipped"]:
         print(f"{summary['skipped']} scene(s) already complete in {args.out}: skipped")
     for stats in summary["images"]:
