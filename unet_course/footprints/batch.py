@@ -127,26 +127,29 @@ def _message(error):
     return f"{type(error).__name__} while predicting it"
 
 
-def predict_many(jobs, workers=None, scheduler=None, progress=True):
+def predict_many(jobs, workers=None, scheduler=None, progress=True, skipped=0):
     """Run :func:`predict_one` on every job; return ``(records, failures)`` (lesson 10).
 
     ``workers`` / ``scheduler``: on a local Dask cluster of that many
     workers, or on the scheduler at that address; neither: here, one scene
     after the other (with a bar over each scene's windows when there is only
-    one). ``failures`` maps an image to its one-line error; the other scenes
-    are complete all the same.
+    one). The bar over the scenes counts ``skipped`` ones (complete already)
+    as done. ``failures`` maps an image to its one-line error; the other
+    scenes are complete all the same.
     """
     from tqdm.auto import tqdm
 
     from unet_course.data.errors import DatasetError
 
     records, failures = {}, {}
-    bar = tqdm(total=len(jobs), desc="scenes", unit="scene", disable=not progress or len(jobs) < 2)
+    total = len(jobs) + skipped
+    bar = tqdm(total=total, initial=skipped, desc="scenes", unit="scene",
+               disable=not progress or total < 2)
     with bar:
         if workers is None and scheduler is None:
             for job in jobs:
                 try:
-                    records[job["image"]] = predict_one({**job, "progress": progress and len(jobs) == 1})
+                    records[job["image"]] = predict_one({**job, "progress": progress and total == 1})
                 except (FootprintError, DatasetError, OSError) as error:
                     failures[job["image"]] = _message(error)
                 bar.update(1)

@@ -114,7 +114,7 @@ def predict_images(images, weights, out, overwrite=False, overlap=None, threshol
     out.mkdir(parents=True, exist_ok=True)
     jobs = [{"image": str(image), "out": str(out), "settings": settings, "batch_size": batch_size}
             for image in todo]
-    records, failures = predict_many(jobs, workers, scheduler, progress)
+    records, failures = predict_many(jobs, workers, scheduler, progress, len(images) - len(todo))
     if failures:
         first, message = next(iter(failures.items()))
         if len(images) == 1:
