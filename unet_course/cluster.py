@@ -20,6 +20,7 @@ failed).
 from __future__ import annotations
 
 import logging
+import warnings
 from contextlib import contextmanager
 
 __all__ = ["dask_client", "completed", "dask_setup"]
@@ -56,9 +57,11 @@ def dask_client(workers=1, address=None):
     # Worker processes: one that dies (killed, out of memory) is restarted by its nanny and
     # loses only the task it was running, which Dask hands to a worker again.
     # memory_limit=0: the tasks' own limits (the kernels' RLIMIT_AS) bound memory; the nanny does not.
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", security=True, memory_limit=0, preload=[__name__],
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    with warnings.catch_warnings():      # another cluster on this machine has the usual port
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", security=True, memory_limit=0, preload=[__name__],
+                               dashboard_address=None, silence_logs=logging.ERROR)
     try:
         with Client(cluster) as client:
             yield client

@@ -152,6 +152,12 @@ def tile_origin(name: str) -> tuple:
     return float(match.group(1)), float(match.group(2))
 
 
+def tile_label_path(image_path) -> Path:
+    """The label of a tile: ``ROOT/<split>/images/image_<x>_<y>.tif`` -> ``ROOT/<split>/labels/label_<x>_<y>.tif``."""
+    image_path = Path(image_path)
+    return image_path.parent.parent / "labels" / image_path.name.replace("image_", "label_", 1)
+
+
 def load_tiles(root, split: str = "training", rule: str = "threshold") -> TileSet:
     """Load one split of the seed's tile layout into a :class:`TileSet` (lesson 1).
 
@@ -182,7 +188,7 @@ def load_tiles(root, split: str = "training", rule: str = "threshold") -> TileSe
     images, masks, names, origins = [], [], [], []
     for image_path in image_paths:
         origins.append(tile_origin(image_path.stem))
-        label_path = label_dir / image_path.name.replace("image_", "label_", 1)
+        label_path = tile_label_path(image_path)
         if not label_path.is_file():
             raise DatasetError(f"{image_path} has no label: expected {label_path}")
         image, label = read_tile_pair(image_path, label_path)

@@ -2,17 +2,26 @@
 
 ::
 
-    unet-course predict IMAGE.tif [IMAGE2.tif ...] --weights RUN/best.keras --out DIR [--overwrite]
+    unet-course predict IMAGE.tif [IMAGE2.tif ...] --weights RUN/best.keras --out DIR
+                        [--overwrite | --resume] [--workers N | --scheduler ADDRESS]
+                        [--instances watershed|none]
     unet-course evaluate-footprints PRED.gpkg TRUTH.geojson|TRUTH.gpkg|LABELS.tif [--out DIR]
+                        [--label-rule threshold|truncate]
 
-``predict`` writes, for each image ``NAME``, into ``DIR``:
-``NAME_probability.tif`` (float32), ``NAME_mask.tif`` (0/1), both on the
-image's grid, tiled and compressed; ``NAME_footprints.geojson`` and
-``NAME_footprints.gpkg`` (polygons with ``id`` and ``area``, in the image's
-CRS); and ``summary.json`` for all images. ``evaluate-footprints`` prints the
-per-building scores and writes ``building_scores.json``, ``missed.geojson``,
-``invented.geojson`` and ``evaluation.gpkg``. An output folder that exists is
-refused unless ``--overwrite``; every file gets its name only when complete.
+Images follow the course's image rule (3 bands of whole numbers 0-255: uint8
+or the seed's float32 with its nodata; :func:`unet_course.data.geotiff.image_pixels`),
+label rasters its label rule (coverage in [0, 1], 0/1 or 0/255). ``predict``
+writes, for each image ``NAME``, into ``DIR``: ``NAME_probability.tif``
+(float32) and ``NAME_mask.tif`` (0/1), Cloud-Optimized GeoTIFFs on the
+image's grid; ``NAME_footprints.geojson`` and ``NAME_footprints.gpkg``
+(polygons with ``id`` and ``area``, in the image's CRS, touching buildings
+separated); ``NAME_scene.json``, the scene's record, last; and
+``summary.json`` for all images. Each scene is one task, here or on a Dask
+cluster (:mod:`~unet_course.footprints.batch`). ``evaluate-footprints``
+prints the per-building scores and writes ``building_scores.json``,
+``missed.geojson``, ``invented.geojson`` and ``evaluation.gpkg``. An output
+folder that exists is refused unless ``--overwrite`` (or, for ``predict``,
+``--resume``); every file gets its name only when complete.
 """
 from __future__ import annotations
 
