@@ -17,9 +17,11 @@ machine's arithmetic, so the figures name the machine they were measured on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -81,8 +83,9 @@ def main(argv=None):
     start = time.perf_counter()
     train, val = (resize_tiles(load_tiles(args.tiles, split), prof.image_size)
                   for split in ("training", "validation"))
-    trained = train_unet(prof, args.run, data=Splits(train, val, val), source=f"tiles:{args.tiles}",
-                         resume=True, verbose=0)
+    with contextlib.redirect_stdout(sys.stderr):           # stdout is the JSON alone
+        trained = train_unet(prof, args.run, data=Splits(train, val, val),
+                             source=f"tiles:{args.tiles}", resume=True, verbose=0)
     result = {"package_version": unet_course.__version__, "machine": platform.node(),
               "cpus": os.cpu_count(), "load_average": os.getloadavg(), "profile": prof.name,
               "run": str(args.run), "train_seconds": round(time.perf_counter() - start, 1),
