@@ -45,8 +45,10 @@ def dask_client(workers=1, address=None):
     if address:
         try:
             client = Client(address, timeout=30)
-        except OSError as error:
-            raise ConnectionError(f"no Dask scheduler answers at {address}: {error}") from None
+        except OSError:
+            raise ConnectionError(f"no Dask scheduler answers at {address} (nothing listens there, "
+                                  "or it is not a Dask scheduler); expected tcp://HOST:PORT or "
+                                  "tls://HOST:PORT of a running scheduler") from None
         try:
             if not client.scheduler_info().get("workers"):
                 client.wait_for_workers(1, timeout=120)

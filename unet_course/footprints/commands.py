@@ -56,6 +56,15 @@ def _check_out(out, overwrite, options="--overwrite"):
     return out
 
 
+def _make_folder(out):
+    """Create the output folder, or say in one line why it cannot be."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise FootprintError(f"{out}: cannot create the output folder ({error.strerror or 'refused'})"
+                             "; choose a folder you can write to") from None
+
+
 def _check_images(images, window=None):
     """Open every image before any prediction, so a bad one fails before anything is written."""
     from unet_course.footprints.scene import check_fits, open_image
@@ -120,7 +129,7 @@ def predict_images(images, weights, out, overwrite=False, overlap=None, threshol
                 "instances": instances}
     done = {str(image): scene_done(out, image, settings) for image in images} if resume else {}
     todo = [image for image in images if done.get(str(image)) is None]
-    out.mkdir(parents=True, exist_ok=True)
+    _make_folder(out)
     jobs = [{"image": str(image), "out": str(out), "settings": settings, "batch_size": batch_size}
             for image in todo]
     records, failures = predict_many(jobs, workers, scheduler, progress, len(images) - len(todo))
@@ -239,6 +248,7 @@ def run_evaluate_footprints(args):
 
     out = args.out or args.predicted.with_name(f"{args.predicted.stem}_evaluation")
     out = _check_out(out, args.overwrite)
+    _make_folder(out)
     scores = evaluate_footprints(args.predicted, args.truth, out, args.iou, args.min_area,
                                  rule=args.label_rule)
     print(building_table(scores))

@@ -201,9 +201,10 @@ def load_model(weights):
     else:
         try:
             model = keras.models.load_model(path, compile=False)
-        except Exception as error:  # Keras raises several types for a bad file
-            raise FootprintError(f"{path}: not a Keras model file ({type(error).__name__}: "
-                                 f"{str(error)[:200]})") from None
+        except Exception:  # Keras raises several types for a bad file
+            raise FootprintError(f"{path}: not a Keras model file Keras can load (damaged, or "
+                                 "written by another program); expected RUN/best.keras written by "
+                                 "`unet-course train`") from None
     _check_shapes(model, path)
     return model, (1.0 if scale is None else scale)
 
@@ -219,18 +220,18 @@ def _model_from_weights(path):
                              "(with profile_settings.image_size and base_filters); none found")
     size, filters = settings["image_size"], settings["base_filters"]
     model = build_unet((size, size, 3), filters)
-    problem = None
+    failed = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             model.load_weights(path)
-        except Exception as error:  # shape mismatch, not HDF5, wrong layer count
-            problem = f"{type(error).__name__}: {error}"
+        except Exception:  # shape mismatch, not HDF5, wrong layer count
+            failed = True
     # Keras only warns when layers of the file are missing, and keeps random weights for them.
-    skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
-    if problem or skipped:
+    if failed or any("Skipping" in str(w.message) for w in caught):
         raise FootprintError(f"{path}: these weights do not fit the U-Net of its run.json "
-                             f"({size} px, base {filters} filters): {(problem or skipped[0])[:200]}")
+                             f"({size} px, base {filters} filters): other layers or shapes, or "
+                             "not a Keras weights file")
     return model
 
 
