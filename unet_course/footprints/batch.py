@@ -127,6 +127,18 @@ def _message(error):
     return f"{type(error).__name__} while predicting it"
 
 
+def _say_nodata(record):
+    """The no-data warning of a scene predicted on a worker, said here (a worker's warnings stay there)."""
+    import warnings
+
+    from unet_course.footprints import FootprintWarning
+    from unet_course.footprints.inference import nodata_note
+
+    count = record["stats"]["nodata_pixels"]
+    if count:
+        warnings.warn(nodata_note(record["stats"]["image"], count), FootprintWarning, stacklevel=2)
+
+
 def predict_many(jobs, workers=None, scheduler=None, progress=True, skipped=0):
     """Run :func:`predict_one` on every job; return ``(records, failures)`` (lesson 10).
 
@@ -162,6 +174,7 @@ def predict_many(jobs, workers=None, scheduler=None, progress=True, skipped=0):
                 for image, record, error in completed(client, predict_one, jobs, names, "predict"):
                     if error is None:
                         records[image] = record
+                        _say_nodata(record)
                     else:
                         failures[image] = _message(error)
                     bar.update(1)

@@ -335,14 +335,18 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
         for path in partial:
             path.unlink(missing_ok=True)
     if nodata:
-        warnings.warn(f"{info.path}: {nodata:,} pixels have no data; they are predicted as "
-                      "no building", FootprintWarning, stacklevel=2)
+        warnings.warn(nodata_note(info.path, nodata), FootprintWarning, stacklevel=2)
     return {"height": info.height, "width": info.width, "window": window, "overlap": overlap,
             "model_side": side, "scale": scale,
             "windows": len(window_starts(info.height, window, overlap))
             * len(window_starts(info.width, window, overlap)),
             "building_pixels": writer.building_pixels, "nodata_pixels": nodata,
             "georeferenced": info.georeferenced, "crs": info.crs.to_string() if info.crs else None}
+
+
+def nodata_note(path, count):
+    """What ``predict`` says about a scene with ``count`` no-data pixels."""
+    return f"{path}: {count:,} pixels have no data; they are predicted as no building"
 
 
 def _count_invalid(dataset, info):
