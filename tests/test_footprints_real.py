@@ -30,6 +30,8 @@ from unet_course.footprints.vectors import read_polygons, write_layers
 from _footprints import save_run
 from conftest import REAL_TILES
 
+pytestmark = pytest.mark.slow          # fits a small network on real tiles
+
 #: Three training tiles two by three tiles apart: a mosaic of 512 x 768 px with three tiles of gap.
 TILES = ("image_228686_903071", "image_228686_903671", "image_228986_903371")
 SEED_NODATA = -3.3999999521443642e+38
