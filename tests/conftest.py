@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 REAL_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "real_sample"
+#: The 160 real labelled tiles (128 training, 32 validation) in the seed's format, when present.
+REAL_TILES = REAL_SAMPLE.parent / "real_tiles"
 
 
 def write_raster(path, bands: np.ndarray, dtype="float32", georeferenced=True) -> Path:

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import rasterio
+from rio_cogeo.cogeo import cog_validate
 
 from unet_course.cli import main
 from unet_course.footprints.matching import polygon_iou
@@ -48,6 +49,9 @@ def test_predict_recovers_every_building_on_the_source_grid(scene, tmp_path, cap
         with rasterio.open(out / f"known_{name}") as dataset:
             assert dataset.crs.to_string() == CRS and dataset.transform == TRANSFORM
             assert dataset.shape == scene["mask"].shape
+            assert dataset.overviews(1) == [2]                 # 512 x 640 in 256 px tiles
+        valid, errors, _ = cog_validate(out / f"known_{name}", quiet=True)
+        assert valid, errors
     truth = [to_map(p) for p in known_buildings()]
     for name in OUTPUTS[2:]:
         polygons, crs = read_polygons(out / f"known_{name}")
@@ -81,10 +85,10 @@ def test_regularised_footprints_have_right_angles(scene, tmp_path, capsys):
 def test_an_image_without_georeference_works_in_pixels_and_says_so(scene, tmp_path, capsys):
     image, _ = paint(known_buildings())
     path = write_rgb(tmp_path / "plain.tif", image, crs=None)
-    with pytest.warns(UserWarning, match="no georeference .* pixel coordinates"):
-        code, _, _ = _run(capsys, "predict", path, "--weights", scene["plain"], "--out",
-                          tmp_path / "out", "--quiet")
-    assert code == 0
+    code, _, err = _run(capsys, "predict", path, "--weights", scene["plain"], "--out",
+                        tmp_path / "out", "--quiet")
+    assert code == 0 and err.startswith("warning: ") and len(err.strip().splitlines()) == 1
+    assert "no georeference" in err and "pixel coordinates" in err
     polygons, crs = read_polygons(tmp_path / "out" / "plain_footprints.geojson")
     assert crs is None
     for building in known_buildings():
@@ -129,8 +133,12 @@ def _bad_images(folder):
     cases["rgba.tif"] = "has 4 band(s); expected 3"
     with rasterio.open(folder / "deep.tif", "w", driver="GTiff", width=300, height=300, count=3,
                        dtype="uint16") as dataset:
-        dataset.write(np.zeros((3, 300, 300), np.uint16))
-    cases["deep.tif"] = "expected 8-bit"
+        dataset.write(np.full((3, 300, 300), 4095, np.uint16))
+    cases["deep.tif"] = "uint16 from 4095 to 4095, outside 0-255; expected whole numbers 0-255"
+    with rasterio.open(folder / "unit.tif", "w", driver="GTiff", width=300, height=300, count=3,
+                       dtype="float32") as dataset:
+        dataset.write(np.full((3, 300, 300), 0.25, np.float32))
+    cases["unit.tif"] = "float32 in [0, 1]; expected whole numbers 0-255 like the seed's float32"
     write_rgb(folder / "small.tif", np.zeros((100, 300, 3), np.uint8))
     cases["small.tif"] = "smaller than one window of 128 px"
     (folder / "text.tif").write_text("not an image")

@@ -31,7 +31,13 @@ The core, in the order the lessons teach it:
 - :mod:`unet_course.footprints.polygons`  -- mask to polygons, area filter, simplify, regularise (lesson 10)
 - :mod:`unet_course.footprints.vectors`   -- polygons to and from GeoJSON and GeoPackage (lesson 10)
 - :mod:`unet_course.footprints.matching`  -- per-building scores: one-to-one IoU >= 0.5 matching (lesson 10)
+- :mod:`unet_course.footprints.instances` -- touching buildings apart: a watershed on the probability (lesson 10)
+- :mod:`unet_course.footprints.cog`       -- probability and mask as Cloud-Optimized GeoTIFFs (lesson 10)
+- :mod:`unet_course.footprints.mosaic`    -- neighbouring tiles of the seed merged into scenes (lesson 10)
+- :mod:`unet_course.footprints.batch`     -- one task per scene, here or on a Dask cluster, resumable (lesson 10)
+- :mod:`unet_course.footprints.webmap`    -- the footprints on an interactive map, offline (lesson 10)
 - :mod:`unet_course.footprints.commands`  -- ``unet-course predict`` and ``evaluate-footprints`` (lesson 10)
+- :mod:`unet_course.cluster`       -- a local or existing Dask cluster for many tasks: scenes, submissions (lesson 10)
 - :mod:`unet_course.cli`           -- the ``unet-course`` command: demo, train, evaluate, download, predict, evaluate-footprints (lessons 7, 8, 10)
 
 :mod:`unet_course.lessons` lists its modules with their lessons;

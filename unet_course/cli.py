@@ -272,8 +272,9 @@ def main(argv=None):
         return 1
     except KeyboardInterrupt:
         if args.command in ("predict", "evaluate-footprints"):
+            again = "--resume" if args.command == "predict" else "--overwrite"
             print("\ninterrupted; finished files are complete, none is half-written: run it "
-                  "again with --overwrite", file=sys.stderr)
+                  f"again with {again}", file=sys.stderr)
             return 130
         again = {"demo": f"demo --out {getattr(args, 'out', '')}",
                  "download": f"download --dest {getattr(args, 'dest', '')}"}.get(

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_course.data.errors import DatasetError
-from unet_course.data.geotiff import layout_folders, read_raster
+from unet_course.data.geotiff import image_pixels, label_coverage, layout_folders, read_raster
 
 LABEL_RULES = ("threshold", "truncate")
 TILE_SPLITS = ("training", "validation", "test")
@@ -113,7 +113,10 @@ def read_tile_pair(image_path, label_path) -> tuple:
     ----------
     image_path, label_path : str or pathlib.Path
         ``image_<x>_<y>.tif`` (3 bands, whole numbers 0-255) and
-        ``label_<x>_<y>.tif`` (1 band, coverage in [0, 1]).
+        ``label_<x>_<y>.tif`` (1 band, coverage in [0, 1]), read by the
+        course's pixel rules (:func:`~unet_course.data.geotiff.image_pixels`,
+        :func:`~unet_course.data.geotiff.label_coverage`): a uint8 image and a
+        0/255 label are taken too.
 
     Returns
     -------
@@ -123,18 +126,22 @@ def read_tile_pair(image_path, label_path) -> tuple:
         float32 ``(H, W)`` with fractional coverage in [0, 1].
     """
     image_path, label_path = Path(image_path), Path(label_path)
-    image = read_raster(image_path, 3)[0].astype(np.float32)
-    label = read_raster(label_path, 1)[0][0].astype(np.float32)
-    if image.shape[1:] != label.shape:
+    image, valid = _read_with_rule(image_path, 3, image_pixels)
+    label, label_valid = _read_with_rule(label_path, 1, label_coverage)
+    if image.shape[:2] != label.shape:
         raise DatasetError(f"{label_path} is {label.shape[1]}x{label.shape[0]} pixels; expected "
-                           f"{image.shape[2]}x{image.shape[1]} like its image {image_path.name}")
-    if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 255:
-        raise DatasetError(f"{image_path} holds values outside 0-255 (or no-data); "
-                           f"expected whole numbers 0-255")
-    if not np.all(np.isfinite(label)) or label.min() < 0 or label.max() > 1:
-        raise DatasetError(f"{label_path} holds values outside [0, 1] (or no-data); "
-                           f"expected building coverage in [0, 1]")
-    return np.transpose(image, (1, 2, 0)), label
+                           f"{image.shape[1]}x{image.shape[0]} like its image {image_path.name}")
+    for path, mask in ((image_path, valid), (label_path, label_valid)):
+        if mask is not None:
+            raise DatasetError(f"{path} has {int((~mask).sum())} no-data pixel(s); expected a "
+                               "complete tile (training needs every pixel)")
+    return image.astype(np.float32), label
+
+
+def _read_with_rule(path, bands, rule):
+    """Read a tile and apply the course's pixel rule for it (:mod:`unet_course.data.geotiff`)."""
+    pixels, _, nodata = read_raster(path, bands, with_nodata=True)
+    return rule(pixels if bands == 3 else pixels[0], nodata, str(path))
 
 
 def tile_origin(name: str) -> tuple:
@@ -143,6 +150,12 @@ def tile_origin(name: str) -> tuple:
     if match is None:
         raise DatasetError(f"{name}.tif does not follow the tile naming; expected image_<x>_<y>.tif")
     return float(match.group(1)), float(match.group(2))
+
+
+def tile_label_path(image_path) -> Path:
+    """The label of a tile: ``ROOT/<split>/images/image_<x>_<y>.tif`` -> ``ROOT/<split>/labels/label_<x>_<y>.tif``."""
+    image_path = Path(image_path)
+    return image_path.parent.parent / "labels" / image_path.name.replace("image_", "label_", 1)
 
 
 def load_tiles(root, split: str = "training", rule: str = "threshold") -> TileSet:
@@ -175,14 +188,14 @@ def load_tiles(root, split: str = "training", rule: str = "threshold") -> TileSe
     images, masks, names, origins = [], [], [], []
     for image_path in image_paths:
         origins.append(tile_origin(image_path.stem))
-        label_path = label_dir / image_path.name.replace("image_", "label_", 1)
+        label_path = tile_label_path(image_path)
         if not label_path.is_file():
             raise DatasetError(f"{image_path} has no label: expected {label_path}")
         image, label = read_tile_pair(image_path, label_path)
         if images and image.shape != images[0].shape:
             raise DatasetError(f"{image_path} is {image.shape[1]}x{image.shape[0]} pixels; expected "
                                f"{images[0].shape[1]}x{images[0].shape[0]} like {image_paths[0].name}")
-        images.append(np.rint(image).astype(np.uint8))
+        images.append(image.astype(np.uint8))
         masks.append(binarize_label(label, rule))
         names.append(image_path.stem)
     return TileSet(np.stack(images), np.stack(masks), names, np.array(origins))

@@ -2,7 +2,7 @@
 
 A trained U-Net predicts 256 px tiles; the people who use footprints want them
 on whole scenes, as georeferenced polygons, scored per building. This
-subpackage does that in four steps, one module each:
+subpackage does that, one module a step:
 
 - :mod:`~unet_course.footprints.scene`     -- open and check an image, load a model, read the
   ground resolution it was trained at from its ``run.json``;
@@ -13,6 +13,12 @@ subpackage does that in four steps, one module each:
 - :mod:`~unet_course.footprints.vectors`   -- polygons to and from GeoJSON and GeoPackage;
 - :mod:`~unet_course.footprints.matching`  -- one-to-one IoU >= 0.5 matching (SpaceNet's
   rule), precision, recall and F1 over buildings, recall by size;
+- :mod:`~unet_course.footprints.instances` -- touching buildings apart: a watershed on the
+  probability from its cores;
+- :mod:`~unet_course.footprints.cog`       -- the rasters as Cloud-Optimized GeoTIFFs;
+- :mod:`~unet_course.footprints.mosaic`    -- neighbouring tiles of the seed merged into scenes;
+- :mod:`~unet_course.footprints.batch`     -- one task per scene, here or on a Dask cluster, resumable;
+- :mod:`~unet_course.footprints.webmap`    -- the footprints on an interactive map, offline;
 - :mod:`~unet_course.footprints.commands`  -- ``unet-course predict`` and
   ``unet-course evaluate-footprints``.
 

@@ -2,29 +2,37 @@
 
 ::
 
-    unet-course predict IMAGE.tif [IMAGE2.tif ...] --weights RUN/best.keras --out DIR [--overwrite]
+    unet-course predict IMAGE.tif [IMAGE2.tif ...] --weights RUN/best.keras --out DIR
+                        [--overwrite | --resume] [--workers N | --scheduler ADDRESS]
+                        [--instances watershed|none]
     unet-course evaluate-footprints PRED.gpkg TRUTH.geojson|TRUTH.gpkg|LABELS.tif [--out DIR]
+                        [--label-rule threshold|truncate]
 
-``predict`` writes, for each image ``NAME``, into ``DIR``:
-``NAME_probability.tif`` (float32), ``NAME_mask.tif`` (0/1), both on the
-image's grid, tiled and compressed; ``NAME_footprints.geojson`` and
-``NAME_footprints.gpkg`` (polygons with ``id`` and ``area``, in the image's
-CRS); and ``summary.json`` for all images. ``evaluate-footprints`` prints the
-per-building scores and writes ``building_scores.json``, ``missed.geojson``,
-``invented.geojson`` and ``evaluation.gpkg``. An output folder that exists is
-refused unless ``--overwrite``; every file gets its name only when complete.
+Images follow the course's image rule (3 bands of whole numbers 0-255: uint8
+or the seed's float32 with its nodata; :func:`unet_course.data.geotiff.image_pixels`),
+label rasters its label rule (coverage in [0, 1], 0/1 or 0/255). ``predict``
+writes, for each image ``NAME``, into ``DIR``: ``NAME_probability.tif``
+(float32) and ``NAME_mask.tif`` (0/1), Cloud-Optimized GeoTIFFs on the
+image's grid; ``NAME_footprints.geojson`` and ``NAME_footprints.gpkg``
+(polygons with ``id`` and ``area``, in the image's CRS, touching buildings
+separated); ``NAME_scene.json``, the scene's record, last; and
+``summary.json`` for all images. Each scene is one task, here or on a Dask
+cluster (:mod:`~unet_course.footprints.batch`). ``evaluate-footprints``
+prints the per-building scores and writes ``building_scores.json``,
+``missed.geojson``, ``invented.geojson`` and ``evaluation.gpkg``. An output
+folder that exists is refused unless ``--overwrite`` (or, for ``predict``,
+``--resume``); every file gets its name only when complete.
 """
 from __future__ import annotations
 
 import json
-import math
-import time
+import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 
-from unet_course.footprints import FootprintError
+from unet_course.data.tiles import LABEL_RULES
+from unet_course.footprints import FootprintError, FootprintWarning
 from unet_course.validate import probability, whole_number
 
 __all__ = ["MIN_AREA_PX", "SIMPLIFY_PX", "predict_images", "building_table",
@@ -32,18 +40,29 @@ __all__ = ["MIN_AREA_PX", "SIMPLIFY_PX", "predict_images", "building_table",
 
 #: Default area filter, in source pixels (about 22 m² at the real data's 1.17 m).
 MIN_AREA_PX = 16
+#: Default of ``--instances``: how touching buildings are told apart (measured in the README).
+INSTANCES = "watershed"
 #: Default simplification tolerance, in pixels of the model's resolution (2 source pixels for a
 #: ``laptop`` model, whose mask edges step by 2 source pixels).
 SIMPLIFY_PX = 1.0
 
 
-def _check_out(out, overwrite):
+def _check_out(out, overwrite, options="--overwrite"):
     out = Path(out)
     if out.exists() and not overwrite:
-        raise FootprintError(f"{out} exists; choose another output folder or pass --overwrite")
+        raise FootprintError(f"{out} exists; choose another output folder or pass {options}")
     if out.exists() and not out.is_dir():
         raise FootprintError(f"{out} is a file; expected an output folder")
     return out
+
+
+def _make_folder(out):
+    """Create the output folder, or say in one line why it cannot be."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise FootprintError(f"{out}: cannot create the output folder ({error.strerror or 'refused'})"
+                             "; choose a folder you can write to") from None
 
 
 def _check_images(images, window=None):
@@ -67,20 +86,25 @@ def _check_images(images, window=None):
 
 def predict_images(images, weights, out, overwrite=False, overlap=None, threshold=0.5,
                    min_area_px=MIN_AREA_PX, simplify_px=SIMPLIFY_PX, regularise=False,
-                   batch_size=8, progress=True):
+                   batch_size=8, progress=True, instances=INSTANCES, resume=False, workers=None,
+                   scheduler=None):
     """Footprints of every image into ``out`` (``unet-course predict``, lesson 10).
 
     ``min_area_px`` is in source pixels, ``simplify_px`` in pixels of the
     model's resolution (source pixels divided by the scale), both converted to
-    map units with each image's pixel size. Returns the summary written to
-    ``out/summary.json``.
+    map units with each image's pixel size. ``instances`` is ``"watershed"``
+    (touching buildings separated, :mod:`~unet_course.footprints.instances`)
+    or ``"none"``. Each scene is one task (:mod:`~unet_course.footprints.batch`),
+    run here or on a Dask cluster (``workers``, ``scheduler``); ``resume``
+    skips the scenes already complete in ``out``. Returns the summary written
+    to ``out/summary.json``.
     """
-    from unet_course.footprints.inference import predict_scene
-    from unet_course.footprints.polygons import clean_polygons, raster_polygons
+    from unet_course.footprints.batch import predict_many, scene_done
+    from unet_course.footprints.instances import INSTANCE_METHODS
     from unet_course.footprints.scene import load_model, model_window
-    from unet_course.footprints.vectors import write_layers
 
-    out = _check_out(out, overwrite)
+    out = _check_out(out, overwrite or resume,
+                     "--resume (skip the scenes already complete) or --overwrite")
     if not images:
         raise FootprintError("no image given; expected one or more IMAGE.tif")
     threshold = probability(threshold, "--threshold", error=FootprintError)
@@ -90,48 +114,37 @@ def predict_images(images, weights, out, overwrite=False, overlap=None, threshol
     for value, name in ((min_area_px, "--min-area"), (simplify_px, "--simplify")):
         if not value >= 0:
             raise FootprintError(f"{name} must be a number >= 0, got {value!r}")
+    if instances not in INSTANCE_METHODS:
+        raise FootprintError(f"--instances {instances!r}: expected one of {', '.join(INSTANCE_METHODS)}")
+    if workers is not None:
+        workers = whole_number(workers, "--workers", error=FootprintError)
     _check_images(images)
     model, scale = load_model(weights)
     window = model_window(model, scale)[0]
     if overlap is not None and overlap >= window:
         raise FootprintError(f"--overlap {overlap} must be smaller than the window of {window} px")
     _check_images(images, window)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = {"weights": str(weights), "scale": scale, "threshold": threshold,
-               "min_area_px": min_area_px, "simplify_px": simplify_px, "regularise": regularise,
-               "images": []}
-    for image in images:
-        start = time.perf_counter()
-        stem = Path(image).stem
-        names = {key: out / f"{stem}_{key}" for key in
-                 ("probability.tif", "mask.tif", "footprints.geojson", "footprints.gpkg")}
-        stats = predict_scene(model, image, names["probability.tif"], names["mask.tif"], scale,
-                              overlap, threshold, batch_size, progress)
-        polygons, crs = raster_polygons(names["mask.tif"])
-        pixel = _pixel_size(names["mask.tif"])
-        polygons = clean_polygons(polygons, min_area_px * pixel ** 2, simplify_px * pixel / scale,
-                                  regularise)
-        fields = {"id": np.arange(len(polygons), dtype=np.int64),
-                  "area": np.array([p.area for p in polygons], float)}
-        for key in ("footprints.geojson", "footprints.gpkg"):
-            write_layers(names[key], {"footprints": (polygons, fields)}, crs)
-        stats.update(image=str(image), buildings=len(polygons),
-                     outputs={key: str(path) for key, path in names.items()},
-                     seconds=round(time.perf_counter() - start, 2))
-        summary["images"].append(stats)
+    settings = {"weights": str(Path(weights).resolve()), "overlap": overlap, "threshold": threshold,
+                "min_area_px": min_area_px, "simplify_px": simplify_px, "regularise": regularise,
+                "instances": instances}
+    done = {str(image): scene_done(out, image, settings) for image in images} if resume else {}
+    todo = [image for image in images if done.get(str(image)) is None]
+    _make_folder(out)
+    jobs = [{"image": str(image), "out": str(out), "settings": settings, "batch_size": batch_size}
+            for image in todo]
+    records, failures = predict_many(jobs, workers, scheduler, progress, len(images) - len(todo))
+    if failures:
+        first, message = next(iter(failures.items()))
+        if len(images) == 1:
+            raise FootprintError(message)
+        raise FootprintError(f"{len(failures)} of {len(images)} scenes failed (the others are "
+                             f"complete: --resume goes on from them); {first}: {message}")
+    summary = {**settings, "scale": scale, "skipped": len(images) - len(todo), "images": [
+        (records.get(str(image)) or done[str(image)])["stats"] for image in images]}
     partial = out / ".summary.partial.json"
     partial.write_text(json.dumps(summary, indent=2) + "\n")
     partial.replace(out / "summary.json")
     return summary
-
-
-def _pixel_size(path):
-    """Side of a (square-ish) pixel of a raster, in map units (1 without georeference)."""
-    import rasterio
-
-    with rasterio.open(path) as dataset:
-        t = dataset.transform
-        return math.sqrt(abs(t.a * t.e - t.b * t.d))
 
 
 def _percent(value):
@@ -157,7 +170,7 @@ def add_footprint_commands(commands):
     """Add ``predict`` and ``evaluate-footprints`` to the ``unet-course`` sub-command parsers."""
     predict = commands.add_parser("predict", help="footprints of whole GeoTIFF scenes")
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
-                         help="8-bit RGB rasters (GeoTIFF)")
+                         help="RGB rasters of whole numbers 0-255 (uint8, or the seed's float32)")
     predict.add_argument("--weights", type=Path, required=True, metavar="FILE",
                          help="RUN/best.keras (the run's run.json gives the training resolution)")
     predict.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
@@ -172,6 +185,16 @@ def add_footprint_commands(commands):
                          help="simplification tolerance in pixels of the model's resolution "
                               f"(default {SIMPLIFY_PX:g})")
     predict.add_argument("--regularise", action="store_true", help="right-angle outlines")
+    predict.add_argument("--instances", choices=("watershed", "none"), default=INSTANCES,
+                         help="separate touching buildings by a watershed on the probability "
+                              f"(default {INSTANCES}), or keep the mask's regions (none)")
+    predict.add_argument("--resume", action="store_true",
+                         help="write into an existing --out, skipping the scenes already complete")
+    where = predict.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="predict the scenes on a local Dask cluster of N worker processes")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="predict the scenes on the Dask cluster of this scheduler")
     predict.add_argument("--batch-size", type=int, default=8, help="windows per model call")
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate = commands.add_parser("evaluate-footprints", help="per-building scores (SpaceNet)")
@@ -184,14 +207,34 @@ def add_footprint_commands(commands):
     evaluate.add_argument("--iou", type=float, default=0.5, help="IoU a match needs (default 0.5)")
     evaluate.add_argument("--min-area", type=float, default=0.0, metavar="AREA",
                           help="leave out true buildings smaller than this (map units²)")
+    evaluate.add_argument("--label-rule", choices=LABEL_RULES, default="threshold",
+                          help="how a fractional label raster becomes buildings, as in training: "
+                               "threshold (coverage >= 0.5, default) or truncate (only 1.0)")
     return {"predict": run_predict, "evaluate-footprints": run_evaluate_footprints}
+
+
+def _say_warnings(caught):
+    """Our warnings as one line each on stderr; those of libraries are not the user's to read."""
+    said = set()
+    for warning in caught:
+        text = str(warning.message)
+        if issubclass(warning.category, FootprintWarning) and text not in said:
+            print(f"warning: {text}", file=sys.stderr)
+            said.add(text)
 
 
 def run_predict(args):
     """``unet-course predict``: footprints of each image, then a one-line summary per image."""
-    summary = predict_images(args.images, args.weights, args.out, args.overwrite, args.overlap,
-                             args.threshold, args.min_area, args.simplify, args.regularise,
-                             args.batch_size, progress=not args.quiet)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = predict_images(args.images, args.weights, args.out, args.overwrite, args.overlap,
+                                 args.threshold, args.min_area, args.simplify, args.regularise,
+                                 args.batch_size, progress=not args.quiet,
+                                 instances=args.instances, resume=args.resume,
+                                 workers=args.workers, scheduler=args.scheduler)
+    _say_warnings(caught)
+    if summary["skipped"]:
+        print(f"{summary['skipped']} scene(s) already complete in {args.out}: skipped")
     for stats in summary["images"]:
         print(f"{stats['image']}: {stats['buildings']} buildings, {stats['windows']} windows "
               f"in {stats['seconds']:.1f} s -> {args.out}")
@@ -205,7 +248,9 @@ def run_evaluate_footprints(args):
 
     out = args.out or args.predicted.with_name(f"{args.predicted.stem}_evaluation")
     out = _check_out(out, args.overwrite)
-    scores = evaluate_footprints(args.predicted, args.truth, out, args.iou, args.min_area)
+    _make_folder(out)
+    scores = evaluate_footprints(args.predicted, args.truth, out, args.iou, args.min_area,
+                                 rule=args.label_rule)
     print(building_table(scores))
     print(f"\nWrote building_scores.json, missed.geojson, invented.geojson and evaluation.gpkg in {out}")
     return 0

@@ -19,13 +19,13 @@ on disk and writes the probability and mask GeoTIFFs strip by strip, so a
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from unet_course.footprints import FootprintError, FootprintWarning
+from unet_course.footprints.cog import write_cog
 from unet_course.footprints.scene import check_fits, model_window, open_image, read_window
 from unet_course.validate import probability, whole_number
 
@@ -177,16 +177,24 @@ def _array_reader(image, valid):
     return read
 
 
-def _check_rgb(image, name="image"):
+def _check_rgb(image, name="image", nodata=None):
+    """An RGB array in memory by the course's image rule: uint8 ``(H, W, 3)`` and valid mask or None."""
+    from unet_course.data.errors import DatasetError
+    from unet_course.data.geotiff import image_pixels
+
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 3:
         raise FootprintError(f"{name} has shape {image.shape}; expected (height, width, 3) RGB")
-    if image.dtype != np.uint8:
-        raise FootprintError(f"{name} is {image.dtype}; expected uint8 pixels 0..255")
-    return image
+    if image.dtype == np.uint8 and nodata is None:
+        return image, None
+    try:
+        return image_pixels(np.moveaxis(image, -1, 0), nodata, name)
+    except DatasetError as error:
+        raise FootprintError(str(error)) from None
 
 
-def predict_array(model, image, scale=1.0, overlap=None, batch_size=8, valid=None, progress=False):
+def predict_array(model, image, scale=1.0, overlap=None, batch_size=8, valid=None, progress=False,
+                  nodata=None):
     """Probabilities of an RGB image in memory, predicted in blended windows (lesson 10).
 
     Parameters
@@ -194,20 +202,25 @@ def predict_array(model, image, scale=1.0, overlap=None, batch_size=8, valid=Non
     model : keras.Model
         A U-Net; its input side (divided by ``scale``) is the window side.
     image : numpy.ndarray
-        uint8 ``(H, W, 3)``.
+        ``(H, W, 3)`` of whole numbers 0-255: uint8, or the seed's float32
+        (the course's image rule, :func:`unet_course.data.geotiff.image_pixels`).
     scale : float
         Resampling factor the model was trained at (0.5 for a ``laptop`` run).
     overlap : int, optional
         Pixels neighbouring windows share (default a quarter window; 0: no blending).
     valid : numpy.ndarray, optional
         Boolean ``(H, W)``: False where the image has no data (predicted 0).
+    nodata : float, optional
+        The image's nodata value (the seed's -3.4e38): those pixels are no data too.
 
     Returns
     -------
     numpy.ndarray
         float32 ``(H, W)`` in [0, 1].
     """
-    image = _check_rgb(image)
+    image, missing = _check_rgb(image, nodata=nodata)
+    if missing is not None:
+        valid = missing if valid is None else np.asarray(valid, bool) & missing
     window, side = model_window(model, scale)
     out = np.empty(image.shape[:2], np.float32)
     for row, strip in blended_strips(model, _array_reader(image, valid), image.shape[:2], window,
@@ -225,7 +238,8 @@ def predict_tiles(model, images, scale=1.0, batch_size=8):
     images = np.asarray(images)
     if images.ndim != 4:
         raise FootprintError(f"images has shape {images.shape}; expected (N, height, width, 3)")
-    _check_rgb(images[0] if len(images) else np.zeros((1, 1, 3), np.uint8), "images")
+    if len(images):
+        images = np.stack([_check_rgb(image, f"images[{i}]")[0] for i, image in enumerate(images)])
     batch_size = whole_number(batch_size, "batch_size", error=FootprintError)
     side = int(round(images.shape[1] * scale))
     parts = [predict_windows(model, images[i:i + batch_size], side)
@@ -271,10 +285,10 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
     """Predict a raster on disk into a probability and a mask GeoTIFF on its grid (lesson 10).
 
     Windows are read from ``image_path`` and the two outputs written strip by
-    strip (memory bounded by about one row of windows). Both outputs have the
-    source's size, CRS and transform, are tiled and deflate-compressed, and
-    appear under their names only when complete (temporary name, then
-    ``os.replace``).
+    strip (memory bounded by about one row of windows), then made
+    Cloud-Optimized GeoTIFFs (:func:`~unet_course.footprints.cog.write_cog`:
+    tiled, deflate-compressed, with overviews). Both have the source's size,
+    CRS and transform, and appear under their names only when complete.
 
     Returns
     -------
@@ -315,14 +329,13 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
                 writer.add(strip, last=last)
             if info.has_nodata:
                 nodata = _count_invalid(dataset, info)
-        for done, path in zip(partial, paths):
-            os.replace(done, path)
+        for done, path, resampling in zip(partial, paths, ("average", "nearest")):
+            write_cog(done, path, resampling)
     finally:
         for path in partial:
             path.unlink(missing_ok=True)
     if nodata:
-        warnings.warn(f"{info.path}: {nodata:,} pixels have no data; they are predicted as "
-                      "no building", FootprintWarning, stacklevel=2)
+        warnings.warn(nodata_note(info.path, nodata), FootprintWarning, stacklevel=2)
     return {"height": info.height, "width": info.width, "window": window, "overlap": overlap,
             "model_side": side, "scale": scale,
             "windows": len(window_starts(info.height, window, overlap))
@@ -331,13 +344,23 @@ def predict_scene(model, image_path, probability_path, mask_path, scale=1.0, ove
             "georeferenced": info.georeferenced, "crs": info.crs.to_string() if info.crs else None}
 
 
+def nodata_note(path, count):
+    """What ``predict`` says about a scene with ``count`` no-data pixels."""
+    return f"{path}: {count:,} pixels have no data; they are predicted as no building"
+
+
 def _count_invalid(dataset, info):
-    """Pixels the dataset's mask marks as nodata, counted block row by block row."""
+    """Pixels without data (the image rule's, and a mask band's), counted block row by block row."""
     from rasterio.windows import Window
+
+    from unet_course.data.geotiff import no_data
 
     count = 0
     for row in range(0, info.height, BLOCK):
-        rows = min(BLOCK, info.height - row)
-        count += int((dataset.dataset_mask(window=Window(0, row, info.width, rows)) == 0).sum())
+        window = Window(0, row, info.width, min(BLOCK, info.height - row))
+        missing = no_data(dataset.read(window=window), info.nodata)
+        if info.mask_band:
+            missing |= dataset.dataset_mask(window=window) == 0
+        count += int(missing.sum())
     return count
 

@@ -130,7 +130,7 @@ def _same_crs(pred_crs, true_crs, pred_path, truth_path):
 
 
 def evaluate_footprints(predicted_path, truth_path, out_dir=None, iou_threshold=0.5,
-                        min_area=0.0, edges=SIZE_EDGES):
+                        min_area=0.0, edges=SIZE_EDGES, rule="threshold"):
     """Score a footprint file against the truth and write the errors as map layers (lesson 10).
 
     Parameters
@@ -138,7 +138,8 @@ def evaluate_footprints(predicted_path, truth_path, out_dir=None, iou_threshold=
     predicted_path : path
         Predicted polygons (.geojson or .gpkg).
     truth_path : path
-        True polygons (.geojson, .gpkg) or a label raster (.tif, building > 0).
+        True polygons (.geojson, .gpkg) or a label raster (.tif: building
+        coverage in [0, 1], 0/1 or 0/255, made binary by ``rule``).
     out_dir : path, optional
         Where to write ``building_scores.json``, ``missed.geojson``,
         ``invented.geojson`` and ``evaluation.gpkg`` (layers ``missed``,
@@ -146,6 +147,9 @@ def evaluate_footprints(predicted_path, truth_path, out_dir=None, iou_threshold=
     min_area : float
         True buildings smaller than this (map units²) are left out, as the
         predictions' area filter leaves them out.
+    rule : {"threshold", "truncate"}
+        How a fractional label raster becomes buildings, as in training
+        (:func:`unet_course.data.tiles.binarize_label`).
 
     Returns
     -------
@@ -156,7 +160,7 @@ def evaluate_footprints(predicted_path, truth_path, out_dir=None, iou_threshold=
     from unet_course.footprints.vectors import read_polygons, write_layers
 
     predicted, pred_crs = read_polygons(predicted_path)
-    truth, true_crs = read_polygons(truth_path, min_area=min_area)
+    truth, true_crs = read_polygons(truth_path, min_area=min_area, rule=rule)
     _same_crs(pred_crs, true_crs, predicted_path, truth_path)
     result = match_buildings(predicted, truth, iou_threshold)
     matches = result["matches"]

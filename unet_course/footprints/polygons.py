@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from pathlib import Path
 
 import numpy as np
 
@@ -79,23 +80,70 @@ def mask_to_polygons(mask, transform=None, min_area=0.0):
     return sorted(_polygons(shapes, min_area), key=lambda p: -p.area)
 
 
-def raster_polygons(path, min_area=0.0):
+def raster_polygons(path, min_area=0.0, rule="threshold"):
     """The buildings of a mask or label raster on disk, in its CRS (lesson 10).
 
-    GDAL traces the band line by line, so a 10,000 x 10,000 mask is never held
-    whole. Returns ``(polygons, crs)``; ``crs`` is None without georeference.
+    The pixels follow the course's label rule
+    (:func:`unet_course.data.geotiff.label_coverage`): building coverage in
+    [0, 1] (the seed's fractional float32 labels), 0/1 or 0/255; nodata is no
+    building. ``rule`` makes coverage binary as in training
+    (:func:`unet_course.data.tiles.binarize_label`: ``threshold`` or
+    ``truncate``). The raster is converted strip by strip into a temporary 0/1
+    GeoTIFF that GDAL traces line by line, so a 10,000 x 10,000 raster is
+    never held whole. Returns ``(polygons, crs)``; ``crs`` is None without
+    georeference.
     """
+    import tempfile
+
     import rasterio
     from rasterio import features
 
     min_area = _non_negative(min_area, "min_area")
-    with rasterio.open(path) as dataset:
-        if dataset.count != 1:
-            raise FootprintError(f"{path}: a label raster has 1 band, this one has {dataset.count}")
-        band = rasterio.band(dataset, 1)
-        shapes = features.shapes(band, mask=band, connectivity=4, transform=dataset.transform)
-        polygons = _polygons(((g, v) for g, v in shapes if v), min_area)
-        return sorted(polygons, key=lambda p: -p.area), dataset.crs
+    with tempfile.TemporaryDirectory(prefix="unet-course-mask-") as tmp:
+        binary = Path(tmp) / "mask.tif"
+        crs = _binary_mask(path, binary, rule)
+        with rasterio.open(binary) as dataset:
+            band = rasterio.band(dataset, 1)
+            shapes = features.shapes(band, mask=band, connectivity=4, transform=dataset.transform)
+            polygons = _polygons(((g, v) for g, v in shapes if v), min_area)
+    return sorted(polygons, key=lambda p: -p.area), crs
+
+
+def _binary_mask(path, out, rule, rows=256):
+    """Write the 0/1 mask of the label raster ``path`` to ``out``, ``rows`` rows at a time; return its CRS."""
+    import warnings
+
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+    from rasterio.windows import Window
+
+    from unet_course.data.errors import DatasetError
+    from unet_course.data.geotiff import label_coverage
+    from unet_course.data.tiles import binarize_label
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        try:
+            source = rasterio.open(path)
+        except RasterioIOError:
+            raise FootprintError(f"{path}: not a raster GDAL can read (not an image format it "
+                                 "knows, or a damaged file); expected a label raster") from None
+        with source:
+            if source.count != 1:
+                raise FootprintError(f"{path}: a label raster has 1 band, this one has {source.count}")
+            profile = dict(driver="GTiff", width=source.width, height=source.height, count=1,
+                           dtype="uint8", crs=source.crs, transform=source.transform, tiled=True,
+                           compress="deflate")
+            with rasterio.open(out, "w", **profile) as target:
+                for row in range(0, source.height, rows):
+                    window = Window(0, row, source.width, min(rows, source.height - row))
+                    try:
+                        coverage, _ = label_coverage(source.read(1, window=window), source.nodata,
+                                                     f"{path} (rows {row}-{row + window.height - 1})")
+                        target.write(binarize_label(coverage, rule), 1, window=window)
+                    except DatasetError as error:
+                        raise FootprintError(str(error)) from None
+            return source.crs
 
 
 def simplify_polygons(polygons, tolerance):

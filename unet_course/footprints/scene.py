@@ -2,8 +2,10 @@
 
 Three facts decide how a scene is predicted:
 
-- the **image**: an 8-bit RGB raster (GeoTIFF or anything GDAL reads), with or
-  without a georeference and a nodata mask (:func:`open_image`);
+- the **image**: an RGB raster (GeoTIFF or anything GDAL reads) of whole
+  numbers 0-255, uint8 or the seed's float32, with or without a georeference
+  and nodata (:func:`open_image`; the rule is
+  :func:`unet_course.data.geotiff.image_pixels`, checked on every window read);
 - the **model**: a ``.keras`` file that ``train_unet`` wrote, or a
   ``.weights.h5`` file beside the ``run.json`` of its run (:func:`load_model`);
 - the **scale**: a model of the ``laptop`` profile was trained on 256 px tiles
@@ -47,7 +49,12 @@ class SceneInfo:
         Pixel to map coordinates (the identity without georeference).
     georeferenced : bool
     has_nodata : bool
-        Whether a nodata value, an alpha band or a mask marks pixels as missing.
+        Whether pixels may be missing: a nodata value, an alpha band or a mask,
+        or floats (which may hold NaN).
+    nodata : float or None
+        The declared nodata value.
+    mask_band : bool
+        Whether a mask or alpha band (not the nodata value) marks missing pixels.
     """
 
     path: Path
@@ -57,6 +64,8 @@ class SceneInfo:
     transform: object
     georeferenced: bool
     has_nodata: bool
+    nodata: object = None
+    mask_band: bool = False
 
     @property
     def pixel_area(self):
@@ -65,7 +74,13 @@ class SceneInfo:
 
 
 def open_image(path):
-    """Open an 8-bit RGB raster for prediction and describe it (lesson 10).
+    """Open an RGB raster for prediction and describe it (lesson 10).
+
+    The pixels follow the course's image rule
+    (:func:`unet_course.data.geotiff.image_pixels`): 3 bands of whole numbers
+    0-255, as uint8 or any type holding only such values (the seed's float32
+    with its nodata -3.4e38). The type and band count are checked here, the
+    values in every window :func:`read_window` reads.
 
     Returns
     -------
@@ -76,7 +91,7 @@ def open_image(path):
     ------
     FootprintError
         The file does not exist, GDAL cannot read it, it has other than 3 bands,
-        or its pixels are not 8-bit.
+        or its pixels are not numbers (complex, boolean).
 
     Warns
     -----
@@ -94,24 +109,27 @@ def open_image(path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             dataset = rasterio.open(path)
-    except RasterioIOError as error:
-        raise FootprintError(f"{path}: not a raster GDAL can read ({error})") from None
+    except RasterioIOError:
+        raise FootprintError(f"{path}: not a raster GDAL can read (not an image format it knows, "
+                             "or a damaged file); expected an RGB GeoTIFF") from None
     if dataset.count != 3:
         dataset.close()
-        raise FootprintError(f"{path}: has {dataset.count} band(s); expected 3 (red, green, blue)")
-    if set(dataset.dtypes) != {"uint8"}:
+        raise FootprintError(f"{path}: has {dataset.count} band(s); expected 3 (red, green, blue): "
+                             "keep the colour bands, e.g. gdal_translate -b 1 -b 2 -b 3 IN.tif OUT.tif")
+    if len(set(dataset.dtypes)) != 1 or np.dtype(dataset.dtypes[0]).kind not in "uif":
         dataset.close()
-        raise FootprintError(f"{path}: pixels are {dataset.dtypes[0]}; expected 8-bit (uint8) RGB "
-                             "like the training tiles")
+        raise FootprintError(f"{path}: pixels are {'/'.join(sorted(set(dataset.dtypes)))}; expected "
+                             "whole numbers 0-255 in one type (uint8, or the seed's float32)")
     georeferenced = dataset.crs is not None
     if not georeferenced:
         warnings.warn(f"{path} has no georeference (no CRS): its outputs are in pixel "
                       "coordinates (x = column, y = row), not on a map", FootprintWarning,
                       stacklevel=2)
     flags = dataset.mask_flag_enums[0]
-    has_nodata = dataset.nodata is not None or MaskFlags.all_valid not in flags
+    mask_band = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+    has_nodata = dataset.nodata is not None or mask_band or dataset.dtypes[0].startswith("float")
     info = SceneInfo(path, dataset.height, dataset.width, dataset.crs, dataset.transform,
-                     georeferenced, has_nodata)
+                     georeferenced, has_nodata, dataset.nodata, mask_band)
     return dataset, info
 
 
@@ -183,9 +201,10 @@ def load_model(weights):
     else:
         try:
             model = keras.models.load_model(path, compile=False)
-        except Exception as error:  # Keras raises several types for a bad file
-            raise FootprintError(f"{path}: not a Keras model file ({type(error).__name__}: "
-                                 f"{str(error)[:200]})") from None
+        except Exception:  # Keras raises several types for a bad file
+            raise FootprintError(f"{path}: not a Keras model file Keras can load (damaged, or "
+                                 "written by another program); expected RUN/best.keras written by "
+                                 "`unet-course train`") from None
     _check_shapes(model, path)
     return model, (1.0 if scale is None else scale)
 
@@ -201,18 +220,18 @@ def _model_from_weights(path):
                              "(with profile_settings.image_size and base_filters); none found")
     size, filters = settings["image_size"], settings["base_filters"]
     model = build_unet((size, size, 3), filters)
-    problem = None
+    failed = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             model.load_weights(path)
-        except Exception as error:  # shape mismatch, not HDF5, wrong layer count
-            problem = f"{type(error).__name__}: {error}"
+        except Exception:  # shape mismatch, not HDF5, wrong layer count
+            failed = True
     # Keras only warns when layers of the file are missing, and keeps random weights for them.
-    skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
-    if problem or skipped:
+    if failed or any("Skipping" in str(w.message) for w in caught):
         raise FootprintError(f"{path}: these weights do not fit the U-Net of its run.json "
-                             f"({size} px, base {filters} filters): {(problem or skipped[0])[:200]}")
+                             f"({size} px, base {filters} filters): other layers or shapes, or "
+                             "not a Keras weights file")
     return model
 
 
@@ -231,10 +250,25 @@ def model_window(model, scale):
 
 
 def read_window(dataset, info, row, col, size):
-    """Read a ``size`` x ``size`` window: uint8 ``(size, size, 3)`` and its valid-pixel mask."""
+    """Read a ``size`` x ``size`` window: uint8 ``(size, size, 3)`` and its valid-pixel mask (or None).
+
+    The pixels pass the course's image rule
+    (:func:`unet_course.data.geotiff.image_pixels`); a window that breaks it
+    raises :class:`~unet_course.footprints.FootprintError` naming the file and
+    the window.
+    """
     from rasterio.windows import Window
 
+    from unet_course.data.errors import DatasetError
+    from unet_course.data.geotiff import image_pixels
+
     window = Window(col, row, size, size)
-    image = np.moveaxis(dataset.read(window=window), 0, -1)
-    valid = dataset.dataset_mask(window=window) > 0 if info.has_nodata else None
+    try:
+        image, valid = image_pixels(dataset.read(window=window), info.nodata,
+                                    f"{info.path} (window at row {row}, column {col})")
+    except DatasetError as error:
+        raise FootprintError(str(error)) from None
+    if info.mask_band:
+        masked = dataset.dataset_mask(window=window) > 0
+        valid = masked if valid is None else valid & masked
     return image, valid

@@ -66,12 +66,13 @@ def write_layers(path, layers, crs=None):
     return path
 
 
-def read_polygons(path, layer=None, min_area=0.0):
+def read_polygons(path, layer=None, min_area=0.0, rule="threshold"):
     """The polygons of a GeoJSON, a GeoPackage or a label raster, and their CRS (lesson 10).
 
     Returns ``(list of shapely.Polygon, crs)``; multipolygons are split into
-    their parts, and ``crs`` is a rasterio CRS or None. A label raster (.tif)
-    is traced with :func:`~unet_course.footprints.polygons.raster_polygons`.
+    their parts, and ``crs`` is a rasterio CRS or None. A label raster (.tif:
+    coverage in [0, 1], 0/1 or 0/255, made binary by ``rule``) is traced with
+    :func:`~unet_course.footprints.polygons.raster_polygons`.
     """
     import shapely
     from rasterio.crs import CRS
@@ -82,18 +83,15 @@ def read_polygons(path, layer=None, min_area=0.0):
                              "or a label raster .tif")
     if path.suffix.lower() in RASTERS:
         from unet_course.footprints.polygons import raster_polygons
-        try:
-            return raster_polygons(path, min_area)
-        except FootprintError:
-            raise
-        except Exception as error:
-            raise FootprintError(f"{path}: not a label raster GDAL can read ({error})") from None
+        return raster_polygons(path, min_area, rule)
     driver = _driver(path)
     import pyogrio.raw
     try:
         meta, _, geometry, _ = pyogrio.raw.read(path, layer=0 if layer is None else layer)
-    except Exception as error:  # pyogrio's DataSourceError, DataLayerError, ...
-        raise FootprintError(f"{path}: not a vector file GDAL can read ({error})") from None
+    except Exception:  # pyogrio's DataSourceError, DataLayerError, ...
+        raise FootprintError(f"{path}: not a vector file GDAL can read (no {driver} layer "
+                             f"{'0' if layer is None else repr(layer)} in it, or a damaged file); "
+                             "expected polygons of buildings") from None
     shapes = shapely.from_wkb(geometry) if len(geometry) else []
     polygons = []
     for shape in shapes:
