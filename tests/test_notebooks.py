@@ -69,7 +69,8 @@ def lesson_paths():
 
 
 def all_notebooks():
-    return sorted(COURSE.glob("*.ipynb")) + sorted(SOLUTIONS.glob("**/*.ipynb"))
+    return sorted(COURSE.glob("*.ipynb")) + sorted((ROOT / "course_zh").glob("*.ipynb")) + \
+        sorted(SOLUTIONS.glob("**/*.ipynb"))
 
 
 def _ids(paths):
