@@ -109,9 +109,10 @@ QUIZ = [
            "Which transform moves no pixel?",
            "a brightness change alters the colours only, so the mask stays as it is; flips and turns move "
            "pixels and must move the mask too."),
-    number(9, "quiz_2", 8, 0,
-           "Four quarter turns, each with or without a flip.",
-           "4 turns x 2 (flipped or not) = 8."),
+    number(9, "quiz_2", 1200, 0,
+           "Which of the three transforms touch the mask, and do they add or remove pixels?",
+           "flips and turns move the mask's pixels without adding or removing any; brightness leaves the "
+           "mask alone: still 1,200."),
     number(10, "quiz_1", 2 * 6 / (8 + 10), 0.005,
            "Precision = matched / predicted, recall = matched / true, F1 their harmonic mean.",
            "precision 6/8, recall 6/10, F1 = 2 * 6 / (8 + 10) = 0.667."),
