@@ -52,7 +52,8 @@ def test_the_translation_keeps_the_code_and_translates_all_prose(path):
     english = ROOT / "course" / path.name
     assert english.is_file(), f"course_zh/{path.name} has no English lesson of that name"
     problems = translation_problems(_read(english), _read(path))
-    assert not problems, f"course_zh/{path.name}: " + "; ".join(problems)
+    assert not problems, f"course_zh/{path.name}: " + "; ".join(problems) + \
+        " (after an English edit, `python docs/sync_translations.py` copies the code and lists what to translate)"
 
 
 def test_the_check_catches_changed_code_and_untranslated_prose():
@@ -63,3 +64,25 @@ def test_the_check_catches_changed_code_and_untranslated_prose():
     assert translation_problems(english, chinese) == [
         "markdown cell 0 is not translated", "markdown cell 0 has other headings than the English one",
         "markdown cell 0 has other formulas than the English one", "code cell 1 differs from the English one"]
+
+
+def test_sync_copies_new_code_and_lists_new_prose(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_translations", ROOT / "docs" / "sync_translations.py")
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    english = nbformat.v4.new_notebook()
+    english.cells = [nbformat.v4.new_markdown_cell("# Lesson"), nbformat.v4.new_code_cell("x = 1")]
+    chinese = nbformat.v4.new_notebook()
+    chinese.cells = [nbformat.v4.new_markdown_cell("# 课"), nbformat.v4.new_code_cell("x = 1")]
+    chinese.cells[0].id, chinese.cells[1].id = english.cells[0].id, english.cells[1].id
+    english.cells[1].source = "x = 2"
+    english.cells.append(nbformat.v4.new_markdown_cell("New prose."))
+    nbformat.write(english, str(tmp_path / "en.ipynb"))
+    nbformat.write(chinese, str(tmp_path / "zh.ipynb"))
+    left = sync.sync(tmp_path / "en.ipynb", tmp_path / "zh.ipynb")
+    synced = _read(tmp_path / "zh.ipynb")
+    assert [c.source for c in synced.cells] == ["# 课", "x = 2", "New prose."]
+    assert left == [english.cells[2].id]
+    assert translation_problems(_read(tmp_path / "en.ipynb"), synced) == ["markdown cell 2 is not translated"]
