@@ -79,7 +79,8 @@ mathjax2_config = {
 # --- the book theme, with a launch button per lesson ---------------------------------
 html_theme = "sphinx_book_theme"
 html_title = f"unet-course {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["course.css"]
 html_copy_source = False  # the repository button links each page's source
 html_last_updated_fmt = None
 html_theme_options = {

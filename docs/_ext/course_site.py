@@ -3,7 +3,7 @@
 - ``build-finished``: copies MathJax 2 from the ``jupyter-server-mathjax`` wheel into
   ``_static/mathjax/`` of the site (no CDN; the localisations other than English and
   Chinese are left out).
-- ``html-page-context``: on a lesson page, a link to the same lesson in the other
+- ``env-get-outdated`` and ``html-page-context``: on a lesson page, a link to the same lesson in the other
   language (``course/NN_x`` <-> ``course_zh/NN_x``); the Chinese pages are marked
   ``lang="zh-Hans"`` so screen readers switch voice.
 - ``html-page-context``: the sidebar's expand buttons (``<summary>`` holding only an
@@ -59,7 +59,7 @@ def language_switch(app, pagename, templatename, context, doctree):
     context["body"] = switch + body
 
 
-_SUMMARY = re.compile(r'(<a class="reference internal" href="[^"]*">([^<]+)</a>\s*<details[^>]*>\s*)<summary>')
+_SUMMARY = re.compile(r'(<a class="[^"]*reference internal[^"]*" href="[^"]*">([^<]+)</a>\s*<details[^>]*>\s*)<summary>')
 
 
 def name_sidebar_toggles(app, pagename, templatename, context, doctree):
@@ -95,7 +95,20 @@ def figure_alt_text(app, doctree, docname):
                 image["alt"] = text
 
 
+def other_language_outdated(app, env, added, changed, removed):
+    """A lesson added, changed or removed in one language: re-render its page in the other (its switch)."""
+    again = []
+    for docname in set(added) | set(changed) | set(removed):
+        match = LESSON.match(docname)
+        if match:
+            other = f"{OTHER[match.group(1)][0]}/{match.group(2)}"
+            if other in env.found_docs:
+                again.append(other)
+    return again
+
+
 def setup(app):
+    app.connect("env-get-outdated", other_language_outdated)
     app.connect("build-finished", copy_mathjax)
     app.connect("html-page-context", language_switch)
     app.connect("html-page-context", name_sidebar_toggles, priority=900)  # after the theme adds its function
