@@ -5,7 +5,7 @@ processes of one thread each (each waits on one sandboxed kernel at a time),
 each watched by a nanny that starts it again if it dies. They listen on
 loopback only and speak TLS with certificates made for this run alone
 (``security=True``), so no other user of the machine can join the cluster or
-hand it work. ``--scheduler ADDRESS`` connects to a scheduler that is
+hand it work; no dashboard or other web page is served. ``--scheduler ADDRESS`` connects to a scheduler that is
 already running, whose workers ``dask-jobqueue`` (Slurm, PBS, SGE) or
 Kubernetes (``deploy/kubernetes-grading.yaml``) started on a cluster (the
 README shows both). Either way
@@ -39,6 +39,7 @@ def dask_setup(worker):
 @contextmanager
 def dask_client(workers=1, address=None):
     """A ``distributed.Client``: on ``address``, or on a new loopback cluster of ``workers``."""
+    import dask
     from distributed import Client, LocalCluster
 
     if address:
@@ -56,9 +57,13 @@ def dask_client(workers=1, address=None):
     # Worker processes: one that dies (killed, out of memory) is restarted by its nanny and
     # loses only the submission it was grading, which Dask hands to a worker again.
     # memory_limit=0: the kernels' own limit (RLIMIT_AS) bounds memory; the nanny does not.
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", security=True, memory_limit=0, preload=[__name__],
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    # No dashboard and no other web pages: Dask's HTTP server (which it always starts) gets a
+    # free loopback port (so no "Port 8787 is already in use" either) and serves no routes.
+    with dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", security=True, memory_limit=0, preload=[__name__],
+                               dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
+                               silence_logs=logging.ERROR)
     try:
         with Client(cluster) as client:
             yield client
