@@ -21,20 +21,17 @@ code. Nothing here is graded.
 from __future__ import annotations
 
 import sys
-import textwrap
 
 import numpy as np
 
 from unet_course.grading.messages import CheckFailed, expect_close, fail, show
+from unet_course.grading.wrap import WIDTH, wrapped
 from unet_course.source import SourceView
 
-__all__ = ["Exercise", "NotWritten", "call", "expect_number", "expect_cases", "same_array", "wrapped"]
+__all__ = ["Exercise", "NotWritten", "call", "expect_number", "expect_cases", "same_array", "wrapped", "WIDTH"]
 
 CORRECT, MISSING, WRONG = "correct", "missing", "wrong"
 
-#: Characters per line of a printed message: JupyterLab shows about 100 in a cell's output
-#: on a laptop, and breaks longer lines anywhere, mid-word included.
-WIDTH = 88
 
 
 class NotWritten(Exception):
@@ -182,16 +179,3 @@ def _student_lines(error):
     rendered = error._render_traceback_()          # IPython's protocol: these lines, then the message
     return rendered[:len(rendered) - len(str(error).splitlines())]
 
-
-def wrapped(text, width=WIDTH):
-    """``text`` with each line longer than ``width`` broken at spaces, never inside a word.
-
-    A continued indented line (the ``expected:``/``got:`` rows of a message)
-    goes on two spaces further in.
-    """
-    lines = []
-    for line in text.splitlines():
-        indent = line[:len(line) - len(line.lstrip())]
-        lines.extend(textwrap.wrap(line, width, subsequent_indent=indent + "  " * bool(indent), break_long_words=False,
-                                   break_on_hyphens=False) or [""])
-    return "\n".join(lines)
