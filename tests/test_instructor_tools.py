@@ -13,6 +13,7 @@ import csv
 import datetime
 import html
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -228,3 +229,59 @@ def test_class_report_on_a_class_of_24(course):
         assert text in page, text
     assert "s06" not in page.split("<h3>Similarity</h3>")[1]         # unflagged pairs left out
 
+
+
+# --- feedback pages and the README's facts ----------------------------------------------
+
+
+def test_feedback_template_carries_mathjax_and_padded_tables_without_a_cdn():
+    """The course's feedback exporter (as nbgrader_config.py sets it up) on assignment 2's release."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.converters import GenerateFeedback
+
+    from unet_course.grading.feedback import STYLE, FeedbackStyle, OfflineMathJax
+
+    root = Path(__file__).resolve().parents[1]
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    converter = GenerateFeedback(config=config)
+    exporter = HTMLExporter(parent=converter, config=converter.config)
+    assert exporter.template_name == "unet_feedback"
+    nb = nbformat.read(str(root / "assignments" / "a2_losses_metrics" / "a2_losses_metrics.ipynb"), 4)
+    for cell in nb.cells:                                    # what GetGrades gives each graded cell
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata.nbgrader["score"] = 0
+    resources = {"nbgrader": {"notebook": "a2", "score": 0, "max_score": 20, "late_penalty": 0}}
+    for step in (FeedbackStyle, OfflineMathJax):              # after the exporter's own style sheets
+        exporter.register_preprocessor(step, enabled=True)
+    page, _ = exporter.from_notebook_node(nb, resources=resources)
+    assert "cdnjs" not in page and "mathjax@" not in page.lower()
+    assert not re.search(r"<script[^>]+src=[\"']https?://", page), "a script from the internet"
+    assert "MathJax" in page and len(page) > 2_000_000 and STYLE.strip() in page
+    nb1 = nbformat.read(str(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+    _, resources1 = OfflineMathJax().preprocess(nb1, {})
+    assert resources1["unet_mathjax"] == ""                  # no formulas in assignment 1: no script
+
+
+def test_readme_states_nbgraders_real_exchange_and_identity_rules():
+    import inspect
+
+    import nbgrader
+    from jupyter_core.paths import SYSTEM_CONFIG_PATH
+    from nbgrader import utils
+    from nbgrader.exchange.default.exchange import Exchange
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    default = Exchange.root.default_value
+    assert f"default `c.Exchange.root` is `{default}`" in " ".join(readme.split()), default
+    assert "default `/srv" not in readme and "by default `/srv" not in readme
+    assert "chmod 777" in readme and "/etc/jupyter/nbgrader_config.py" in readme
+    assert "/etc/jupyter" in SYSTEM_CONFIG_PATH                  # a system-wide config folder indeed
+    source = inspect.getsource(utils.get_username)
+    assert "jovyan" in source and "JUPYTERHUB_USER" in source and "`jovyan`" in readme
+    assert "--student alice" in readme and "--allow-root" in readme
+    lab = Path(nbgrader.__file__).parent / "labextension" / "static"
+    ids = set(re.findall(r'"@jupyter/(nbgrader:[a-z-]+)"', " ".join(p.read_text() for p in lab.glob("*.js"))))
+    for plugin in re.findall(r"labextension disable --level=sys_prefix @jupyter/(nbgrader:[a-z-]+)", readme):
+        assert plugin in ids, f"the README disables {plugin}, which nbgrader {nbgrader.__version__} lacks"
+    assert {"nbgrader:formgrader", "nbgrader:create-assignment"} <= set(
+        re.findall(r"labextension disable --level=sys_prefix @jupyter/(nbgrader:[a-z-]+)", readme))
