@@ -120,8 +120,8 @@ def test_the_course_config_applies_the_plugin_through_nbgrader_and_honours_exten
         gb.db.refresh(late)
         assert late.late_submission_penalty == pytest.approx(scores["s03"] * 0.2)
         submission = gb.find_submission(ASSIGNMENT, "s03")
-        note = lateness_note(submission, late.score, late.late_submission_penalty)
-        assert "1 day 6 hours late" in note and f"{scores['s03'] * 0.2:g} of your" in note, note
+        note = lateness_note(submission, late.late_submission_penalty, late.max_score)
+        assert "1 day 6 hours late" in note and f"took {scores['s03'] * 0.2:g} of the 10 points" in note, note
     assert "now due 2027-01-17 23:59 UTC" in _run(course, "extend", ASSIGNMENT, "s03", "--days", "2")
     with Gradebook(resources["nbgrader"]["db_url"]) as gb:
         AssignLatePenalties(config=config).preprocess(nb, resources)        # now within its extension
@@ -129,7 +129,7 @@ def test_the_course_config_applies_the_plugin_through_nbgrader_and_honours_exten
         gb.db.refresh(notebook)
         assert not notebook.late_submission_penalty
         submission = gb.find_submission(ASSIGNMENT, "s03")
-        note = lateness_note(submission, notebook.score, 0)
+        note = lateness_note(submission, 0, notebook.max_score)
         assert "with your extension of 2 days" in note and "on time" in note, note
     assert isinstance(AssignLatePenalties(config=config).plugin_class(), LatePenalty)
 

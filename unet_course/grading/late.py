@@ -60,12 +60,13 @@ def _duration(seconds):
     return " ".join(words) or f"{seconds} second{'s' * (seconds != 1)}"
 
 
-def lateness_note(submission, notebook_score, notebook_penalty):
+def lateness_note(submission, penalty, max_score):
     """The feedback's sentence on lateness, or ``""`` when the assignment has no due date.
 
     ``submission`` is nbgrader's ``SubmittedAssignment`` (its ``timestamp``,
-    ``extension`` and extended ``duedate``); the score and penalty are the
-    notebook's, as the feedback page shows them.
+    ``extension`` and extended ``duedate``); ``penalty`` is the notebook's late
+    penalty as the gradebook holds it (worked out on the automatic score when
+    the notebook was graded) and ``max_score`` its points.
     """
     if submission.assignment.duedate is None or submission.timestamp is None:
         return ""
@@ -76,10 +77,10 @@ def lateness_note(submission, notebook_score, notebook_penalty):
     late = submission.total_seconds_late
     if late <= 0:
         return f"{when}: on time, no late penalty."
-    if not notebook_penalty:
+    if not penalty:
         return f"{when}: {_duration(late)} late, no points taken off."
-    return (f"{when}: {_duration(late)} late, so {notebook_penalty:g} of your "
-            f"{notebook_score:g} points were taken off ({notebook_score - notebook_penalty:g} remain).")
+    return (f"{when}: {_duration(late)} late, so the late penalty took {penalty:g} of the "
+            f"{max_score:g} points off your score.")
 
 
 class LatenessNote(NbGraderPreprocessor):
@@ -93,7 +94,7 @@ class LatenessNote(NbGraderPreprocessor):
                 notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
             except MissingEntry:
                 return nb, resources
-            note = lateness_note(submission, notebook.score, notebook.late_submission_penalty or 0)
+            note = lateness_note(submission, notebook.late_submission_penalty or 0, notebook.max_score)
         if note:
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(f'<p class="unet-note">{html.escape(note)}</p>'))
         return nb, resources
