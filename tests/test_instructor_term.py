@@ -18,7 +18,8 @@ opens bob's JupyterLab (Formgrader and Create Assignment hidden as the README
 says, the Validate summary extension on), presses Validate on his a2 and reads
 the summary, then opens his fetched feedback page with the network cut off
 and checks that MathJax drew the formulas. Screenshots go to
-``test-output/browser/`` (``validate_dialog.png``, ``feedback_page.png``).
+``test-output/browser/`` (``validate_dialog.png``; ``feedback_page.png``, its top: the lateness
+line and the points table; ``feedback_formulas.png``, its first formulas).
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def _student(step, home, who, assignment):
     the folder they work in is their home, and ``student_id`` names them as
     ``--student`` does (on one machine every student is the same account).
     """
-    from nbgrader import exchange
+    from nbgrader.exchange import default as exchange     # nbgrader's own exchange (a shared folder)
     from nbgrader.auth import Authenticator
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
@@ -132,7 +133,15 @@ def _ok(result):
 
 @pytest.fixture(scope="module")
 def term(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("term")
+    path = os.environ["PATH"]
+    os.environ["PATH"] = _env()["PATH"]                    # nbgrader runs `alembic` from the environment
+    try:
+        yield _term(tmp_path_factory.mktemp("term"))
+    finally:
+        os.environ["PATH"] = path
+
+
+def _term(tmp):
     course, exchange = tmp / "instructor" / "course", tmp / "exchange"
     exchange.mkdir(mode=0o777)
     exchange.chmod(0o777)                                  # world-writable, as nbgrader needs
@@ -294,21 +303,27 @@ def test_validate_summary_and_offline_feedback_in_the_browser(bobs_lab):
             page.goto(f"{url}/files/{feedback.as_posix()}?token={token}")
             page.wait_for_function("() => document.querySelectorAll('mjx-container svg').length > 5", timeout=60_000)
             raw = page.evaluate("() => (document.body.innerText.match(/\\$[^$\\n]{2,40}\\$/g) || []).length")
-            gaps = page.evaluate("""() => [...document.querySelectorAll('.rendered_html table tr')].map(r => {
-                const c = [...r.children].map(x => x.getBoundingClientRect());
-                return c.length > 1 ? Math.min(...c.slice(1).map((b, i) => b.left - c[i].right)) : 99; })""")
+            gaps = page.evaluate("""() => [...document.querySelectorAll('.rendered_html table tr')].flatMap(r => {
+                const text = [...r.children].map(cell => { const range = document.createRange();
+                    range.selectNodeContents(cell); return range.getBoundingClientRect(); });
+                return text.slice(1).map((b, i) => b.left - text[i].right); })""")   # between texts
             padding = page.evaluate("() => getComputedStyle(document.querySelector('.rendered_html td')).paddingLeft")
+            lateness = page.locator(".unet-note").first.inner_text()
+            page.evaluate("() => window.scrollTo(0, 0)")
+            page.screenshot(path=str(OUTPUT / "feedback_page.png"))        # lateness line, points table
             page.locator("mjx-container").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(OUTPUT / "feedback_page.png"))
+            page.screenshot(path=str(OUTPUT / "feedback_formulas.png"))
         except BaseException:
             page.screenshot(path=str(OUTPUT / "term_failure.png"), full_page=True)
             raise
         finally:
             browser.close()
     lines = summary.splitlines()
-    assert lines[0] == "Summary: 4 of 9 checks fail; each failing check follows below.", summary
+    assert lines[0] == "Summary: 4 of 9 checks fail.", summary
+    assert max(len(line) for line in lines) <= 80, summary
     failing = [line for line in lines if line.startswith("✗")]
     assert {line.split()[1] for line in failing} == {f"test_{n}" for n in (*BOB_BLANK, BOB_WRONG[0])}, summary
     assert sum(line.startswith("✓") for line in lines) == 5 and clipped == 0, (summary, clipped)
-    assert raw == 0 and padding != "0px" and min(gaps) >= 0, (raw, padding, gaps)
+    assert raw == 0 and padding != "0px" and gaps and min(gaps) >= 8, (raw, padding, gaps)
+    assert "late, so the late penalty took" in lateness, lateness
     assert not outside, f"the feedback page or the lab reached outside: {outside[:5]}"

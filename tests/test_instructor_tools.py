@@ -9,9 +9,11 @@ kernels. The end-to-end test (``tests/test_instructor_term.py``) grades for real
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import html
+import io
 import random
 import re
 import subprocess
@@ -25,6 +27,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import AssignLatePenalties
 from traitlets.config.loader import PyFileConfigLoader
 
+from unet_course.cli import main
 from unet_course.grading.export import course_directory, gradebook_rows
 from unet_course.grading.late import LatePenalty, late_penalty, lateness_note
 from unet_course.grading.report import summarize, write_report
@@ -88,10 +91,12 @@ def course(tmp_path_factory):
 
 
 def _run(course, *args):
-    done = subprocess.run([str(Path(sys.executable).parent / "unet-course"), *args, "--course-dir", str(course)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout + done.stderr
+    """``unet-course ARGS --course-dir COURSE`` in this process (the command line's own ``main``)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        status = main([*args, "--course-dir", str(course)])
+    assert status == 0, out.getvalue()
+    return out.getvalue()
 
 
 # --- deadlines -------------------------------------------------------------------

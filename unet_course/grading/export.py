@@ -35,7 +35,7 @@ The layouts:
   header without a Column ID (``|123``) creates a new column; in a
   comma-delimited file every value is in quotes.
 
-``tests/test_instructor_export.py`` checks each file against these rules.
+``tests/test_instructor_tools.py`` checks each file against these rules.
 """
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ from unet_course.grading.wrap import wrapped
 __all__ = ["SummaryValidateHandler", "summary", "first_line"]
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LINE = 80      # characters per line of the summary: the dialog shows about 90
 
 
 def first_line(raw_error, width=70):
@@ -57,12 +58,10 @@ def summary(nb, failed):
         count += 1
         points = f"{meta.get('points', 0):g} pt"
         entry = by_source.get(cell.source.strip())
-        name = meta.get("grade_id", "?")
-        lines.append(f"✗ {name} ({points}): {first_line(entry['raw_error'])}" if entry else
-                     f"✓ {name} ({points})")
+        head = f"{'✗' if entry else '✓'} {meta.get('grade_id', '?')} ({points})"
+        lines.append(f"{head}: {first_line(entry['raw_error'], LINE - len(head) - 2)}" if entry else head)
     fails = sum(line.startswith("✗") for line in lines)
-    head = f"Summary: {fails} of {count} checks fail; each failing check follows below."
-    return "\n".join([head, *lines])
+    return "\n".join([f"Summary: {fails} of {count} checks fail.", *lines])
 
 
 class SummaryValidateHandler(ValidateAssignmentHandler):
@@ -79,7 +78,8 @@ class SummaryValidateHandler(ValidateAssignmentHandler):
             raw = wrapped(entry["raw_error"])
             failed.append({**entry, "source": wrapped(entry["source"]), "error": ansi2html(raw), "raw_error": raw})
         top = summary(nb, value["failed"])
-        value["failed"] = [{"source": top, "error": "", "raw_error": ""}, *failed]
+        below = "Each failing check follows, with its whole message."
+        value["failed"] = [{"source": top, "error": below, "raw_error": below}, *failed]
         return result
 
     def _target(self, path):
