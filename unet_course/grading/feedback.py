@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-__all__ = ["TEMPLATES", "MATHJAX", "STYLE", "FeedbackStyle", "OfflineMathJax", "has_math"]
+__all__ = ["TEMPLATES", "mathjax_script", "STYLE", "FeedbackStyle", "OfflineMathJax", "has_math"]
 
 #: The folder of the ``unet_feedback`` template.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -37,14 +37,15 @@ STYLE = """
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
 
 
-def _mathjax_file():
-    import mathjax   # the django-static-mathjax wheel: MathJax's distribution as package data
-
-    return Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5" / "tex-svg.js"
-
-
-#: MathJax 3's self-contained TeX-to-SVG script.
-MATHJAX = _mathjax_file()
+def mathjax_script():
+    """MathJax 3's self-contained TeX-to-SVG script (``es5/tex-svg.js``), as text."""
+    try:
+        import mathjax   # the django-static-mathjax wheel: MathJax's distribution as package data
+    except ImportError:
+        raise ImportError("feedback pages with formulas need MathJax's files: pip install "
+                          "django-static-mathjax (the course's dev extras include it)") from None
+    return (Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5" / "tex-svg.js").read_text(
+        encoding="utf-8")
 
 
 def has_math(nb):
@@ -56,7 +57,7 @@ class OfflineMathJax(NbGraderPreprocessor):
     """``resources["unet_mathjax"]``: MathJax's script for a page with formulas, else ``""``."""
 
     def preprocess(self, nb, resources):
-        resources["unet_mathjax"] = MATHJAX.read_text(encoding="utf-8") if has_math(nb) else ""
+        resources["unet_mathjax"] = mathjax_script() if has_math(nb) else ""
         return nb, resources
 
 
