@@ -9,6 +9,7 @@
     unet-course predict IMAGE.tif [IMAGE2.tif ...] --weights RUN/best.keras --out DIR [--overwrite]
     unet-course evaluate-footprints PRED TRUTH [--out DIR]
     unet-course autograde ASSIGNMENT [--course-dir DIR] [--workers N | --scheduler ADDRESS] ...
+    unet-course export --format canvas|moodle|blackboard | extend ASSIGNMENT STUDENT | report
 
 ``demo`` trains on synthetic tiles and evaluates on their test split, writing
 ``DIR/metrics.json``, ``DIR/curves.png``, ``DIR/error_maps.png`` and
@@ -21,7 +22,8 @@ checking sizes and checksums) into the layout ``massachusetts:DIR`` reads.
 ``predict`` and ``evaluate-footprints`` (lesson 10) live in
 :mod:`unet_course.footprints.commands`.
 ``autograde`` grades a class with nbgrader, sandboxed and in parallel
-(``unet_course.grading.autograde.command``, registered as an entry point).
+(``unet_course.grading.autograde.command``, registered as an entry point);
+``export``, ``extend`` and ``report`` follow it (``unet_course.grading.commands``).
 
 Wrong arguments print the usage and exit with status 2; bad data, a missing
 model or an existing run print one line ``error: ...`` and exit with status 1.
