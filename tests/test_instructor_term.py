@@ -32,7 +32,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -30,7 +30,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from unet_course.cli import main
 from unet_course.grading.export import course_directory, gradebook_rows
 from unet_course.grading.late import LatePenalty, late_penalty, lateness_note
-from unet_course.grading.report import summarize, write_report
+from unet_course.grading.report import summarize
 
 ASSIGNMENT = "a1_data_imbalance"
 POINTS = {"test_binarize_label": 2, "test_building_fraction": 1, "test_all_background_accuracy": 1,
