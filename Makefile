@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@# the Validate button's summary (unet_course.grading.validate) in this environment's JupyterLab
+	@mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	echo '{"ServerApp": {"jpserver_extensions": {"unet_course.grading.validate": true}}}' \
+	  > $(VENV)/etc/jupyter/jupyter_server_config.d/unet_course.json
 	@touch $@
 
 demo: $(STAMP)

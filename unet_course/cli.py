@@ -10,6 +10,7 @@
     unet-course evaluate-footprints PRED TRUTH [--out DIR]
     unet-course autograde ASSIGNMENT [--course-dir DIR] [--workers N | --scheduler ADDRESS] ...
     unet-course similarity ASSIGNMENT [--course-dir DIR] [--out DIR] [--threshold T]
+    unet-course export --format canvas|moodle|blackboard | extend ASSIGNMENT STUDENT | report
 
 ``demo`` trains on synthetic tiles and evaluates on their test split, writing
 ``DIR/metrics.json``, ``DIR/curves.png``, ``DIR/error_maps.png`` and
@@ -25,6 +26,7 @@ checking sizes and checksums) into the layout ``massachusetts:DIR`` reads.
 (``unet_course.grading.autograde.command``, registered as an entry point);
 ``similarity`` reports how alike the class's graded functions are
 (``unet_course.grading.similarity_report``, another entry point).
+``export``, ``extend`` and ``report`` follow it (``unet_course.grading.commands``).
 
 Wrong arguments print the usage and exit with status 2; bad data, a missing
 model or an existing run print one line ``error: ...`` and exit with status 1.
