@@ -1,6 +1,8 @@
 """Shared test fixtures: small real raster files written with rasterio (data tests only)."""
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -8,6 +10,9 @@ import numpy as np
 import pytest
 
 REAL_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "real_sample"
+
+# The speed measurements a test run makes go to a folder of its own, never the user's cache.
+os.environ.setdefault("UNET_COURSE_CACHE_DIR", tempfile.mkdtemp(prefix="unet-course-cache-"))
 
 
 def write_raster(path, bands: np.ndarray, dtype="float32", georeferenced=True) -> Path:
