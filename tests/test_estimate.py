@@ -19,7 +19,7 @@ def test_before_the_first_epoch_ends_the_estimate_counts_steps_and_validation():
         clock.add_step(seconds)
     # an epoch: 10 steps of 1 s + 3 validation batches of a third of a step = 11 s; 4 epochs, 3 steps done
     assert clock.epoch_estimate() == pytest.approx(11.0)
-    assert clock.seconds_left() == pytest.approx(4 * 11.0 - 5.0)
+    assert clock.seconds_left() == pytest.approx(4 * 11.0 - 5.0 + 12.0 / 3)   # + validation's trace
 
 
 def test_measured_epochs_replace_the_step_estimate_once_one_ran_without_tracing():
@@ -68,12 +68,13 @@ def test_the_callback_announces_early_then_after_every_epoch():
     clock, lines = FakeClock(), []
     callback = AnnounceTime(epochs=3, steps_per_epoch=6, validation_steps=3, say=lines.append, clock=clock)
     drive(callback, clock, 3, [[10.0, 2, 2, 2, 2, 2]] + [[2.0] * 6] * 2, validation=2.0)
-    # after 3 timed steps: epoch = 6 x 2 + 3 x 2/3 = 14 s; 3 epochs = 42 s, less the 6 s done, plus the 16 s spent
-    assert lines[0] == ("From its first 3 steps (2.00 s each), this run should take about 52 s "
+    # after 3 timed steps: epoch = 6 x 2 + 3 x 2/3 = 14 s; 3 epochs = 42 s, less the 6 s done,
+    # plus validation's trace (10 / 3 s) and the 16 s spent
+    assert lines[0] == ("From its first 3 steps (2.00 s each), this run should take about 55 s "
                         "(3 epochs at most).")
-    assert lines[1] == "Epoch 1/3: 22 s; about 28 s left (less if early stopping ends the run)."
-    assert lines[2] == "Epoch 2/3: 14 s; about 14 s left (less if early stopping ends the run)."
-    assert lines[3] == "Epoch 3/3: 14 s."
+    assert lines[1] == "Epoch 1 of 3 took 22 s; about 28 s left (less if early stopping ends the run)."
+    assert lines[2] == "Epoch 2 of 3 took 14 s; about 14 s left (less if early stopping ends the run)."
+    assert lines[3] == "Epoch 3 of 3 took 14 s."
     actual = clock.now
     assert abs(callback.announced - actual) / actual < 0.30
 

@@ -8,7 +8,7 @@ the seconds left; :class:`AnnounceTime`, a Keras callback that
 first few steps and again after every epoch:
 
     From its first 3 steps (0.41 s each), this run should take about 4.2 min (15 epochs at most).
-    Epoch 1/15: 21 s; about 3.9 min left (less if early stopping ends the run).
+    Epoch 1 of 15 took 21 s; about 3.9 min left (less if early stopping ends the run).
 
 The first step is never counted: it traces the model (seconds, not a step's
 time). Until an epoch without tracing has finished, an epoch is estimated as
@@ -89,7 +89,8 @@ class RunEstimate:
         """Seconds until the last epoch ends, or None before two steps were timed.
 
         Before the first epoch ends, the running epoch counts whole, minus
-        the steps already done.
+        the steps already done, plus the first validation pass's trace
+        (a third of the training step's: it traces a forward pass only).
         """
         per_epoch = self.epoch_estimate()
         if per_epoch is None:
@@ -98,6 +99,8 @@ class RunEstimate:
         left = max(0, self.epochs - self.first_epoch - done) * per_epoch
         if not done:
             left -= sum(self.steps[1:])
+            if self.validation_steps and not self.validation_seconds:
+                left += self.steps[0] / 3      # the validation pass traces too: a forward pass only
         return round(max(0.0, left), 1)
 
 
@@ -150,7 +153,7 @@ class AnnounceTime(keras.callbacks.Callback):
         if left is None:
             return
         tail = "; about " + minutes(left) + " left (less if early stopping ends the run)" if left else ""
-        self.say(f"Epoch {epoch + 1}/{self.estimate.epochs}: {self.estimate.epoch_seconds[-1]:.0f} s{tail}.")
+        self.say(f"Epoch {epoch + 1} of {self.estimate.epochs} took {self.estimate.epoch_seconds[-1]:.0f} s{tail}.")
 
     def _check_budget(self, seconds):
         if self.budget_minutes and seconds > 1.5 * 60 * self.budget_minutes:

@@ -83,7 +83,7 @@ def seed_comparison():
             "all_background_accuracy": 1.0 - REAL_BUILDING_FRACTION[SEED_LABEL_RULE]}
 
 
-def predict_probabilities(model, tiles, batch_size=8):
+def predict_probabilities(model, tiles, batch_size=8, precision=None):
     """Building probability of every pixel of every tile.
 
     Lesson 8 "Evaluation and error maps". The images go through the same
@@ -99,6 +99,9 @@ def predict_probabilities(model, tiles, batch_size=8):
         ``images`` uint8 ``(N, H, W, 3)``.
     batch_size : int, default 8
         Tiles per prediction step.
+    precision : str, optional
+        A dtype policy to predict in (``"float32"``, ``"mixed_bfloat16"``);
+        default: the machine's measured choice.
 
     Returns
     -------
@@ -108,7 +111,7 @@ def predict_probabilities(model, tiles, batch_size=8):
     from unet_course.accelerator import inference_model
 
     dataset = make_dataset(tiles, batch_size=batch_size, shuffle=False, augment=False, cache=False)
-    probs = inference_model(model).predict(dataset, verbose=0)
+    probs = inference_model(model, precision).predict(dataset, verbose=0)
     return np.asarray(probs, dtype=np.float32).reshape(tiles.masks.shape)
 
 
