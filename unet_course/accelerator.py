@@ -183,10 +183,12 @@ def _measured_choice(tf, image_size, filters, batch_size, run_steps, numpy_input
                                         image_size, filters, batch_size)
     entry = None if retune else tuning.cached_measurement(key, say=say)
     build = build or _default_build(image_size, filters)
+    changed = entry is None
     if entry is None:
         names, left_out = tuning.candidate_ways(flags)
         say(f"Measuring the fastest way to train {image_size} px tiles, base {filters} filters, on this "
-            f"machine ({', '.join(names)}; once, then cached; about {10 * len(names)} s on a quiet laptop)...")
+            f"machine ({', '.join(names)}: a trace and 9 steps of each, once, then cached; 40-50 s on "
+            "the busy 2-core CPU we measured)...")
         start = time.perf_counter()
         figures = tuning.measure_ways(names, build, image_size, batch_size)
         entry = {"key": described, "figures": figures, "left_out": left_out, "xla_measured": False,
@@ -200,7 +202,8 @@ def _measured_choice(tf, image_size, filters, batch_size, run_steps, numpy_input
         entry["figures"].update(tuning.measure_ways(["xla"], build, image_size, batch_size))
         entry["left_out"].pop("xla", None)
         entry.update(xla_measured=True, cost_seconds=round(entry["cost_seconds"] + time.perf_counter() - start, 1))
-    path = tuning.remember(key, entry)
+        changed = True
+    path = tuning.remember(key, entry) if changed else tuning.cache_path()
     way, projected, reason = tuning.select_way(entry["figures"], run_steps, numpy_inputs=numpy_inputs)
     chosen = tuning.WAYS[way]
     return {"policy": chosen.policy, "mixed_precision": chosen.policy != "float32", "jit_compile": chosen.jit,

@@ -4,22 +4,22 @@ A *way* is a precision policy, XLA on or off, and how the tiles reach
 ``model.fit`` (:data:`WAYS`). The seed's own way, float32 numpy arrays into
 ``fit``, is always one of them, so the choice is never slower than the seed
 by more than the noise of the measurement. On first use for a run size on a
-machine, :func:`measure_ways` builds one model per policy and XLA setting at
-the run's size, traces it (one step, not timed), then times ``steps`` training
-steps of every way, ``rounds`` times, interleaved; :func:`select_way` keeps
-the way that would finish the whole run soonest (its median step time times
-the run's steps, plus its trace or compile time), the seed's way unless
-another is faster by more than :data:`MARGIN`. The choice and its figures go
+machine, :func:`measure_ways` builds one model per way at the run's size,
+runs one untimed epoch of it (the trace), then times ``steps`` training steps
+of every way, ``rounds`` times, interleaved; :func:`select_way` keeps the way
+that would finish the whole run soonest (its fastest step times the run's
+steps, plus XLA's compile), the seed's way unless another is faster by more
+than :data:`MARGIN`. The choice and its figures go
 into ``accelerator.json`` in the user's cache folder (``$XDG_CACHE_HOME`` or
 ``~/.cache``, under ``unet-course/``; ``UNET_COURSE_CACHE_DIR`` replaces the
 folder), keyed by :func:`machine_key`: CPU model and flags, cores, GPUs,
 TensorFlow version and the run's size. ``--retune`` measures again.
 
-What each way costs to find out, on the 2-core CPU we measured: a trace of the
-training step for each policy and each input path (two ways: 5-15 s each on a
-quiet machine, several times that on a loaded one) and ``(rounds + 1) * steps`` steps per way
-(about 0.4 s each at the laptop size). XLA compiles for
-about 30 s, so it is measured only for runs long enough to pay that back
+What each way costs to find out: a trace of the training step and
+``(rounds + 1) * steps`` steps. Measured at the laptop size on a 2-core AMD
+EPYC busy with other work (load average 8-12): 13-20 s of tracing and about
+0.2-0.5 s per step for each of the two ways, 39-46 s in all, once. XLA
+compiles for about 30 s, so it is measured only for runs long enough to pay that back
 (:data:`XLA_MIN_RUN_SECONDS`). Thread-pool sizes are not among the ways: they
 are fixed once TensorFlow has started, so a run cannot try them on itself.
 """
