@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 
 import nbformat
 import pytest
@@ -97,6 +98,51 @@ def test_unknown_grade_ids_lose_their_metadata():
     assert "nbgrader" not in nb.cells[-1].metadata
 
 
+def test_a_copied_test_cell_is_graded_once():
+    """A test cell pasted above its answer: the last copy is graded, the other runs as ordinary code."""
+    nb = _submission()
+    nb.cells.insert(1, nbformat.from_dict(nb.cells[2]))
+    notes = restore(nb, MASTER)
+    graded = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade")]
+    assert graded == [3] and len(notes) == 1 and "appeared 2 times: the last copy was graded" in notes[0]
+
+
+@pytest.mark.parametrize("meta, noted", [({"grade": True, "points": 50}, True),
+                                         ({"grade": True, "grade_id": 7, "points": 5}, True),
+                                         ({"grade": True, "grade_id": "test_x", "points": 5}, True),
+                                         ("yes", False), ({}, False), ({"solution": True}, False)])
+def test_malformed_nbgrader_metadata_makes_an_ordinary_cell(meta, noted):
+    nb = _submission()
+    nb.cells.insert(2, nbformat.v4.new_code_cell("pass", metadata={"nbgrader": meta}))
+    notes = restore(nb, MASTER)
+    assert "nbgrader" not in nb.cells[2].metadata
+    assert [n for n in notes if "ordinary cell" in n] == (["Cell 3 as submitted was marked as graded but " +
+                                                          ("had no grade_id" if not isinstance(meta.get("grade_id"), str)
+                                                           else "is 'test_x', not in the gradebook") +
+                                                          ": it ran as an ordinary cell and earns nothing."]
+                                                         if noted else [])
+
+
+def test_a_test_cell_moved_above_its_answer_is_moved_back():
+    nb = _submission()
+    nb.cells.insert(1, nb.cells.pop(2))
+    notes = restore(nb, MASTER)
+    assert [c.metadata["nbgrader"]["grade_id"] for c in nb.cells] == ["setup", "f", "test_f"]
+    assert notes == ["The test cell test_f had been moved before f, which comes first in the assignment; "
+                     "it was moved back after it."]
+
+
+def test_cell_ids_missing_duplicated_or_invalid_are_repaired():
+    raw = json.loads(nbformat.writes(_submission()))
+    raw["cells"][0].pop("id")
+    raw["cells"][1]["id"] = "not valid!"
+    raw["cells"].append({"cell_type": "markdown", "id": raw["cells"][2]["id"], "metadata": {}, "source": "x"})
+    nb, note = read_notebook(json.dumps(raw).encode(), "a1.ipynb")
+    assert nb is not None and note == "3 cell ids were missing, duplicated or invalid; new ones were given."
+    assert len({c.id for c in nb.cells}) == 4
+    assert read_notebook(nbformat.writes(_submission()).encode(), "a1.ipynb")[1] is None
+
+
 @pytest.mark.parametrize("data, words", [(b"\x89PNG\x00", "not text"), (b"{\"cells\": [", "not valid notebook JSON"),
                                          (b"[1, 2]", "not valid notebook JSON")])
 def test_files_that_are_not_notebooks(data, words):
@@ -106,8 +152,12 @@ def test_files_that_are_not_notebooks(data, words):
 
 def test_limits():
     limits = Limits(cell_timeout=5, memory_mb=100)
-    assert prlimit_argv(limits)[:2] == ["prlimit", f"--as={100 << 20}"]
-    assert limit_line("cell", limits, 3).startswith("Stopped by the cell time limit (5 s) in cell 3")
+    argv = prlimit_argv(limits)
+    assert argv[0].endswith("prlimit") and argv[1] == f"--as={100 << 20}"
+    assert limit_line("cell", limits, 3) == ("Cell 3 was interrupted at the cell time limit (5 s); "
+                                             "grading went on with the next cell.")
+    assert limit_line("memory", limits, [4, 9]).startswith("Cells 4 and 9 ran out of memory (the limit is 100 MB)")
+    assert limit_line("output", limits, range(1, 9)).startswith("Cells 1, 2, 3, 4, 5 and 3 more printed more")
     with pytest.raises(ValueError, match="--cell-timeout must be a whole number"):
         Limits(cell_timeout=0)
 
