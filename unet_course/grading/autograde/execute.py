@@ -9,7 +9,7 @@
   ``min(cell limit, time left for the notebook)``, and a cell that runs out
   is interrupted (a kernel that does not answer then is restarted, as
   below); output beyond the per-cell cap, of any kind, is left out while the
-  cell runs on; a ``MemoryError`` (the address-space limit) restarts the
+  cell runs on (unless it floods on: then it is interrupted); a ``MemoryError`` (the address-space limit) restarts the
   kernel, the cells before that one are run again without it, and grading
   goes on; only the notebook's time limit stops the notebook;
 - before and after every test cell the grader probes the kernel; a test
@@ -88,6 +88,10 @@ class _Client(OutputCap, NotebookClient):
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
+
+    def on_flood(self):
+        """Interrupt a cell that goes on printing far past its cap (the kernel ignores it when idle)."""
+        asyncio.ensure_future(self.km.interrupt_kernel())
 
 
 class _Run:
@@ -270,15 +274,20 @@ class _Run:
     async def _settle(self, index):
         """After a time-out: ``True`` when the kernel answers again, else restart it without the cell."""
         try:
-            await self._hidden("pass", timeout=SETTLE_TIMEOUT)
+            await self._hidden("pass", timeout=min(SETTLE_TIMEOUT, self.limits.cell_timeout))
             if not self.client.timed_out:
                 return True
         except (DeadKernelError, CellTimeoutError, asyncio.CancelledError):
             pass
         return await self._recover(index, "did not stop when interrupted")
 
-    async def _recover(self, index, what):
-        """A fresh kernel with the cells before ``index`` run again (not the skipped ones); ``True`` to go on."""
+    async def _recover(self, index, what, say=True):
+        """A fresh kernel with the cells before ``index`` run again (not the skipped ones); ``True`` to go on.
+
+        When that cannot be (the restarts are spent, the notebook's time nearly
+        is, or the replay fails), the notebook stops there, with a line saying
+        so unless ``say`` is false.
+        """
         self.restarts += 1
         going_on = self.restarts <= MAX_RESTARTS and self.deadline - time.monotonic() > 5
         try:
@@ -289,8 +298,9 @@ class _Run:
         if not going_on:
             self.stop_reason = (f"cell {index + 1} {what}, and the kernel could not be restarted "
                                 f"(at most {MAX_RESTARTS} restarts, within the notebook time limit)")
-            self.outcome.notes.append(f"{self.stop_reason[0].upper()}{self.stop_reason[1:]}: "
-                                      f"the cells after it were not run.")
+            if say:
+                self.outcome.notes.append(f"{self.stop_reason[0].upper()}{self.stop_reason[1:]}: "
+                                          f"the cells after it were not run.")
         return going_on
 
     async def _died(self, index):
@@ -301,9 +311,7 @@ class _Run:
         cell = self.nb.cells[index]
         cell.outputs.append(error_output("KernelDied", f"the kernel stopped while running this cell "
                                                        f"(exit status {status})"))
-        notes = len(self.outcome.notes)
-        going_on = await self._recover(index, f"stopped the kernel (exit status {status})")
-        del self.outcome.notes[notes:]   # the line below says it
+        going_on = await self._recover(index, f"stopped the kernel (exit status {status})", say=False)
         self.outcome.notes.append(f"The kernel stopped in cell {index + 1} (exit status {status}): "
                                   f"that cell scores nothing" +
                                   ("; the cells before it were run again in a fresh kernel and grading "

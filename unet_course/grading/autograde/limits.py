@@ -9,6 +9,8 @@
 - **output**: ``output_kb`` kept per cell, every kind of output counted by
   its size as JSON (text, rich and JSON mime bundles, display updates,
   errors), and :data:`NOTEBOOK_OUTPUT_CELLS` times that for the whole notebook;
+  a cell that goes on printing :data:`FLOOD_CELLS` times its cap past it is
+  interrupted;
 - **files**: ``file_mb`` for any one file the notebook writes (``RLIMIT_FSIZE``).
 
 **A limit costs one cell**: a cell over its time is interrupted; output past
@@ -32,6 +34,8 @@ __all__ = ["Limits", "limit_line", "prlimit_argv", "NOTEBOOK_OUTPUT_CELLS", "Out
 
 #: The whole notebook keeps at most this many cells' worth of output (``output_kb`` each).
 NOTEBOOK_OUTPUT_CELLS = 8
+#: A cell still printing this many times its cap past the cap is interrupted (a flood, not a slip).
+FLOOD_CELLS = 8
 #: Characters of an error's message (and of each traceback line) kept past the cap.
 ERROR_KEPT = 2000
 
@@ -98,7 +102,8 @@ def limit_line(kind, limits, cells=()):
                   f"restarted, the cells before {'them' if plural else 'it'} were run again without "
                   f"{'them' if plural else 'it'}, and grading went on.",
         "output": f"{which} printed more than the output limit ({limits.output_kb} KB per cell): "
-                  f"the rest of {'their' if plural else 'its'} output was left out, and grading went on.",
+                  f"the rest of {'their' if plural else 'its'} output was left out (a cell printing "
+                  f"{FLOOD_CELLS} times that more is interrupted), and grading went on.",
         "notebook-output": f"The notebook's outputs reached {NOTEBOOK_OUTPUT_CELLS * limits.output_kb} KB "
                            f"in cell {min(cells)}: later outputs were left out (errors of test cells "
                            f"kept, shortened), and grading went on.",
@@ -149,7 +154,10 @@ class OutputCap:
 
     def reset(self, timeout=None):
         """Zero the count of one cell (before it runs)."""
-        self.kept, self.cut, self.errors = 0, None, 0
+        self.kept, self.cut, self.errors, self.dropped, self.flooded = 0, None, 0, 0, False
+
+    def on_flood(self):
+        """Called once when a cell has printed :data:`FLOOD_CELLS` caps past its cap: stop it there."""
 
     def start_notebook(self):
         """Zero the whole notebook's count (before its first cell)."""
@@ -165,7 +173,8 @@ class OutputCap:
         return None
 
     def _leave_out(self, outs, cap, text=""):
-        """Say once per cell that its output was cut (``text``: the part of a stream that fit)."""
+        """Say once per cell that its output was cut (``text``: the part of a stream that fit);
+        from then on the cell keeps nothing more but one error."""
         if self.cut is None:
             self.cut = cap
             why = (f"more than {self.output_limit // 1024} KB in one cell" if cap == "output" else
@@ -173,22 +182,31 @@ class OutputCap:
             outs.append(nbformat.v4.new_output("stream", name="stdout",
                                                text=f"{text}\n[output cut here: {why}]\n"))
 
+    def _drop(self, size, cap):
+        """Count ``size`` bytes left out; past :data:`FLOOD_CELLS` caps of them, :meth:`on_flood` once."""
+        self.dropped += size
+        if cap == "output" and not self.flooded and self.dropped > FLOOD_CELLS * self.output_limit:
+            self.flooded = True
+            self.on_flood()
+
     def process_message(self, msg, cell, cell_index):
         self._cell = cell
         return super().process_message(msg, cell, cell_index)
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
-        cap = self._over(_size(content, 2 * self.output_limit))
+        cap = self.cut or self._over(_size(content, 2 * self.output_limit))
         if cap is None:
             return super().output(outs, msg, display_id, cell_index)
         kind = msg.get("msg_type")
-        head = ""
-        if kind == "stream":
-            room = min(self.output_limit - self.kept, self.output_limit * NOTEBOOK_OUTPUT_CELLS - self.total)
-            head = (content.get("text") or "")[:max(0, room)]
-            self.kept, self.total = self.kept + len(head), self.total + len(head)
-        self._leave_out(outs, cap, head)
+        self._drop(_size(content, FLOOD_CELLS * self.output_limit), cap)
+        if self.cut is None:   # the first message left out: what of a stream still fits, and the line
+            head = ""
+            if kind == "stream":
+                room = min(self.output_limit - self.kept, self.output_limit * NOTEBOOK_OUTPUT_CELLS - self.total)
+                head = (content.get("text") or "")[:max(0, room)]
+                self.kept, self.total = self.kept + len(head), self.total + len(head)
+            self._leave_out(outs, cap, head)
         test = cell_index < len(self.nb.cells) and utils.is_grade(self.nb.cells[cell_index])
         if kind == "error" and self.errors == 0 and (test or cap == "output"):
             self.errors += 1
@@ -198,9 +216,13 @@ class OutputCap:
     def _update_display_id(self, display_id, msg):
         """A display update counts once per output it rewrites (outputs of earlier cells too)."""
         targets = sum(len(indices) for indices in self._display_id_map.get(display_id, {}).values())
-        cap = self._over(_size(msg.get("content", {}), 2 * self.output_limit) * targets) if targets else None
+        if not targets:
+            return None
+        size = _size(msg.get("content", {}), FLOOD_CELLS * self.output_limit) * targets
+        cap = self.cut or self._over(size)
         if cap is None:
             return super()._update_display_id(display_id, msg)
+        self._drop(size, cap)
         if getattr(self, "_cell", None) is not None:
             self._leave_out(self._cell.outputs, cap)
         return None

@@ -114,7 +114,7 @@ def _grade_id(cell):
 
 def _keep_known(nb, known):
     """Strip nbgrader metadata the gradebook cannot stand behind, and duplicates; return notes."""
-    notes, copies = [], {}
+    notes, copies, claims = [], {}, {"had no grade_id": [], "had a grade_id not in the gradebook": []}
     for index, cell in enumerate(nb.cells):
         if "nbgrader" not in cell.metadata:
             continue
@@ -124,9 +124,15 @@ def _keep_known(nb, known):
             continue
         meta = cell.metadata.pop("nbgrader")
         if isinstance(meta, dict) and meta.get("grade"):
-            what = "had no grade_id" if grade_id is None else f"is {grade_id!r}, not in the gradebook"
-            notes.append(f"Cell {index + 1} as submitted was marked as graded but {what}: "
-                         f"it ran as an ordinary cell and earns nothing.")
+            claims["had no grade_id" if grade_id is None else "had a grade_id not in the gradebook"].append(index + 1)
+    for what, numbers in claims.items():
+        if numbers:
+            which = ", ".join(map(str, numbers[:5])) + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else "")
+            one = len(numbers) == 1
+            notes.append(f"{'Cell' if one else 'Cells'} {which} as submitted {'was' if one else 'were'} "
+                         f"marked as graded but {what}: "
+                         f"{'it ran as an ordinary cell and earns' if one else 'they ran as ordinary cells and earn'} "
+                         f"nothing.")
     for grade_id, indices in copies.items():
         if len(indices) == 1:
             continue
