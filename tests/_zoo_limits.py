@@ -7,7 +7,7 @@ costs at most the one item it touches, with one line of feedback:
   cell, 10 MB of JSON mime bundles, a display updated 300 times with
   100 KB, and ten cells that each stay under the cell cap but together pass
   the notebook's; every item still graded;
-- **time**: an infinite loop inside one graded function costs that item;
+- **time**: an endless loop inside one graded function costs that item;
 - **structure**: a test cell copied above its answer, a cell marked graded
   without a ``grade_id`` (worth 100 points, if it were believed), cell ids
   missing or invalid, a test cell moved above its answer.
@@ -49,9 +49,12 @@ def limit_cases(solution):
         "grade": True, "points": 100, "locked": False, "solution": False, "schema_version": 3}})
     with_free_points = nbformat.from_dict(solution)
     with_free_points.cells.insert(_cells(with_free_points, "setup") + 1, free_points)
-    loop = _edit(solution, "building_fraction", lambda nb, i: setattr(
-        nb.cells[i], "source", nb.cells[i].source.replace("    masks = np.asarray(masks)\n",
-                                                          "    while True:\n        pass\n")))
+    # The last item, which no later cell calls (a loop in building_fraction would cost cell 21's time
+    # too); the loop waits rather than spins, so that the CPU stays free for the other worker.
+    loop = _edit(solution, "spatial_block_split", lambda nb, i: setattr(
+        nb.cells[i], "source", nb.cells[i].source.replace(
+            "    origins = np.asarray(origins, dtype=np.float64)\n",
+            "    while True:\n        __import__('time').sleep(0.1)\n")))
     flood_cells = solution
     for _ in range(10):
         flood_cells = _insert_after(flood_cells, "setup", "print('z' * 250_000)")
@@ -67,7 +70,7 @@ def limit_cases(solution):
                                                "    handle.update({'text/plain': 'u' * 100_000}, raw=True)"),
                                  TOTAL, OUTPUT),
         "floods-many-cells": (flood_cells, TOTAL, "The notebook's outputs reached"),
-        "loop-in-one-item": (loop, TOTAL - POINTS["building_fraction"], "interrupted at the cell time limit"),
+        "loop-in-one-item": (loop, TOTAL - POINTS["spatial_block_split"], "interrupted at the cell time limit"),
         "copied-test-cell": (copied_above(solution, "test_building_fraction", "building_fraction"), TOTAL,
                              "appeared 2 times: the last copy was graded"),
         "graded-without-grade-id": (with_free_points, TOTAL, "marked as graded but had no grade_id"),

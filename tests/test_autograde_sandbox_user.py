@@ -89,7 +89,8 @@ def test_the_kernel_is_not_root_and_sees_none_of_the_graders_environment(tmp_pat
     bwrap = [env for name, env, _ in seen.values() if name == "bwrap"]
     assert bwrap and all(env == {} for env in bwrap), seen
     assert not [name for name, env, _ in seen.values() if secret in "".join(f"{k}={v}" for k, v in env.items())]
-    kernels = [uid for name, env, uid in seen.values() if name.startswith("python") and env.get("HOME") == str(folders[1])]
+    kernels = [uid for name, env, uid in seen.values()
+               if name.startswith("python") and env.get("HOME") == str(folders[1])]
     assert kernels and 0 not in kernels, seen
     assert (folders[0] / "written-by-the-kernel.txt").read_text() == "hello"
     shutil.rmtree(tmp_path / "work")

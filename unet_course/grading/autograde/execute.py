@@ -9,9 +9,10 @@
   ``min(cell limit, time left for the notebook)``, and a cell that runs out
   is interrupted (a kernel that does not answer then is restarted, as
   below); output beyond the per-cell cap, of any kind, is left out while the
-  cell runs on (unless it floods on: then it is interrupted); a ``MemoryError`` (the address-space limit) restarts the
-  kernel, the cells before that one are run again without it, and grading
-  goes on; only the notebook's time limit stops the notebook;
+  cell runs on (unless it floods on: then it is interrupted); a
+  ``MemoryError`` (the address-space limit) restarts the kernel, the cells
+  before that one are run again without it, and grading goes on; only the
+  notebook's time limit stops the notebook;
 - before and after every test cell the grader probes the kernel; a test
   cell whose environment was changed is marked failed (and, if the change
   came first, not run at all);

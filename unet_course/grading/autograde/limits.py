@@ -30,7 +30,7 @@ from nbgrader import utils
 
 from unet_course.validate import whole_number
 
-__all__ = ["Limits", "limit_line", "prlimit_argv", "NOTEBOOK_OUTPUT_CELLS", "OutputCap"]
+__all__ = ["Limits", "limit_line", "cell_numbers", "prlimit_argv", "NOTEBOOK_OUTPUT_CELLS", "OutputCap"]
 
 #: The whole notebook keeps at most this many cells' worth of output (``output_kb`` each).
 NOTEBOOK_OUTPUT_CELLS = 8
@@ -62,7 +62,7 @@ def prlimit_argv(limits):
             f"--fsize={limits.file_mb << 20}", "--core=0", "--"]
 
 
-def _cells(numbers):
+def cell_numbers(numbers):
     """``"Cell 3"``, ``"Cells 3 and 7"``, ``"Cells 3, 5, 7, 9, 11 and 4 more"``."""
     numbers = sorted(set(numbers))
     if len(numbers) == 1:
@@ -90,7 +90,7 @@ def limit_line(kind, limits, cells=()):
             "memory": f"ran out of memory (the limit is {limits.memory_mb} MB)",
             "output": f"printed more than the output limit ({limits.output_kb} KB per cell)",
         }[kind] + "; this cell scores nothing"
-    which, plural = _cells(cells), len(set(cells)) > 1
+    which, plural = cell_numbers(cells), len(set(cells)) > 1
     was = "were" if plural else "was"
     if kind == "notebook":
         return (f"The notebook time limit ({limits.notebook_timeout} s) ran out in cell {min(cells)}: "

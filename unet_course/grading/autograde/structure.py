@@ -29,6 +29,7 @@ import nbformat
 from nbgrader.preprocessors import ClearHiddenTests
 
 from unet_course.grading.autograde.execute import error_output
+from unet_course.grading.autograde.limits import cell_numbers
 
 __all__ = ["read_notebook", "restore", "unreadable", "master_cell"]
 
@@ -114,7 +115,8 @@ def _grade_id(cell):
 
 def _keep_known(nb, known):
     """Strip nbgrader metadata the gradebook cannot stand behind, and duplicates; return notes."""
-    notes, copies, claims = [], {}, {"had no grade_id": [], "had a grade_id not in the gradebook": []}
+    notes, copies = [], {}
+    claims = {"had no grade_id": [], "had a grade_id not in the gradebook": []}
     for index, cell in enumerate(nb.cells):
         if "nbgrader" not in cell.metadata:
             continue
@@ -124,15 +126,14 @@ def _keep_known(nb, known):
             continue
         meta = cell.metadata.pop("nbgrader")
         if isinstance(meta, dict) and meta.get("grade"):
-            claims["had no grade_id" if grade_id is None else "had a grade_id not in the gradebook"].append(index + 1)
+            what = "had no grade_id" if grade_id is None else "had a grade_id not in the gradebook"
+            claims[what].append(index + 1)
     for what, numbers in claims.items():
         if numbers:
-            which = ", ".join(map(str, numbers[:5])) + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else "")
             one = len(numbers) == 1
-            notes.append(f"{'Cell' if one else 'Cells'} {which} as submitted {'was' if one else 'were'} "
-                         f"marked as graded but {what}: "
-                         f"{'it ran as an ordinary cell and earns' if one else 'they ran as ordinary cells and earn'} "
-                         f"nothing.")
+            notes.append(f"{cell_numbers(numbers)} as submitted {'was' if one else 'were'} marked as graded "
+                         f"but {what}: " + ("it ran as an ordinary cell and earns nothing." if one else
+                                            "they ran as ordinary cells and earn nothing."))
     for grade_id, indices in copies.items():
         if len(indices) == 1:
             continue
