@@ -17,7 +17,7 @@ from unet_course.grading.autograde.execute import execute
 from unet_course.grading.autograde.limits import Limits
 from unet_course.grading.autograde.sandbox import sandbox_problem
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 STUBBORN = """import time
 stubborn = True

@@ -32,6 +32,8 @@ from unet_course.grading.autograde.sandbox import sandbox_problem
 
 LOOK = r'''
 import glob, json
+
+pytestmark = pytest.mark.sandbox
 try:
     open("/etc/shadow").read()
     shadow = "readable"
