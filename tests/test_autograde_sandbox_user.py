@@ -30,10 +30,10 @@ from unet_course.grading.autograde.execute import execute
 from unet_course.grading.autograde.limits import Limits
 from unet_course.grading.autograde.sandbox import sandbox_problem
 
+pytestmark = pytest.mark.sandbox
+
 LOOK = r'''
 import glob, json
-
-pytestmark = pytest.mark.sandbox
 try:
     open("/etc/shadow").read()
     shadow = "readable"
