@@ -9,9 +9,13 @@
   that runs out is interrupted, and the notebook stops there;
 - output beyond the per-cell cap is cut, the kernel interrupted, the notebook stopped;
 - a ``MemoryError`` (the address-space limit) stops the notebook;
-- before and after every test cell the grader probes the kernel; a test
-  cell whose environment was changed is marked failed (and, if the change
-  came first, not run at all);
+- test cells are not run in the kernel: the grader runs their checks in
+  its own process, the kernel only answers with data (:mod:`.verdict`), and
+  the grader writes the cells' outputs; the kernel sees the package without
+  the assignment's references (:mod:`.sanitize`);
+- before and after every test cell the grader probes the kernel; a
+  notebook that changed the grading environment is flagged for the
+  instructor (its score is what its answers earn);
 - a kernel that dies (``os._exit``, a crash) is restarted, the cells before
   the one that killed it are run again without their output, and grading
   goes on with the next cell; after two deaths, the rest is not run.
@@ -32,9 +36,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils
 
-from unet_course.grading.autograde.integrity import ENVIRONMENT_CHANGED, Probe
+from unet_course.grading.autograde.integrity import Probe
 from unet_course.grading.autograde.limits import limit_line, prlimit_argv
 from unet_course.grading.autograde.sandbox import SandboxedKernelManager, kernel_env, sandbox_argv
+from unet_course.grading.autograde.sanitize import sanitized_package
+from unet_course.grading.autograde.verdict import grade_test_cell
 
 __all__ = ["Outcome", "execute", "error_output", "GraderError"]
 
@@ -110,10 +116,11 @@ class _Run:
         self.nb, self.limits = nb, limits
         self.work, self.home, self.ipc = folders
         self.probe = Probe(self.ipc, assignment)
-        env = kernel_env(self.home, gpu)
+        package = sanitized_package(assignment)   # the package without the references (.sanitize)
+        env = kernel_env(self.home, gpu, None if sandboxed else {"PYTHONPATH": str(package.parent)})
         prefix = prlimit_argv(limits)
         if sandboxed:
-            prefix += sandbox_argv([self.work, self.home, self.ipc], self.work, env, gpu)
+            prefix += sandbox_argv([self.work, self.home, self.ipc], self.work, env, gpu, package=package)
         self.env = env
         self.km = SandboxedKernelManager(transport="ipc", ip=str(self.ipc / "kernel"),
                                          connection_file=str(self.ipc / "kernel.json"))
@@ -204,12 +211,11 @@ class _Run:
                     stopped = index
                     self._stop("notebook", index)
                     break
-                test = utils.is_grade(cell)
-                if test:
-                    reason = await self._verdict()
-                    if reason:
-                        self._tampered(index, reason, before=True)
-                        continue
+                if utils.is_grade(cell):   # graded in the grader, not run in the kernel (.verdict)
+                    if not await self._test_cell(index, dead_cells):
+                        stopped = index
+                        break
+                    continue
                 bound = "notebook" if remaining < self.limits.cell_timeout else "cell"
                 self.client.reset(max(1, int(min(self.limits.cell_timeout, remaining))))
                 try:
@@ -232,10 +238,6 @@ class _Run:
                     break
                 if index == self._first_locked:
                     await self._hidden(self.probe.pin())
-                if test:
-                    reason = await self._verdict()
-                    if reason:
-                        self._tampered(index, reason, before=False)
         finally:
             await self._shutdown()
         if stopped is not None:
@@ -266,13 +268,24 @@ class _Run:
                                           "; the cells after it were not run."))
         return can_go_on
 
-    def _tampered(self, index, reason, before):
-        self.outcome.tampered[index] = reason
-        cell = self.nb.cells[index]
-        if before:
-            cell.outputs = []
-        cell.outputs.append(error_output("GradingEnvironmentChanged",
-                                         f"{ENVIRONMENT_CHANGED} ({reason}); this test scores 0"))
+    async def _test_cell(self, index, dead_cells):
+        """Grade a test cell in the grader (:mod:`.verdict`), probing before and after; ``False``: stop."""
+        reason = await self._verdict()
+        if reason:
+            self._tampered(index, reason)
+        try:
+            await grade_test_cell(self, self.nb.cells[index], index)
+        except DeadKernelError:
+            dead_cells.add(index)
+            return await self._died(index, dead_cells)
+        reason = await self._verdict()
+        if reason:
+            self._tampered(index, reason)
+        return True
+
+    def _tampered(self, index, reason):
+        """Note a changed grading environment: a flag for the instructor, not a score (see the README)."""
+        self.outcome.tampered.setdefault(index, reason)
 
     async def _shutdown(self):
         try:

@@ -117,7 +117,7 @@ def kernel_env(home, gpu=None, extra=None):
     return env
 
 
-def sandbox_argv(writable, workdir, env, gpu=None):
+def sandbox_argv(writable, workdir, env, gpu=None, package=None):
     """The ``bwrap`` command line up to (not including) the program to run.
 
     Parameters
@@ -130,6 +130,9 @@ def sandbox_argv(writable, workdir, env, gpu=None):
         The kernel's whole environment (``--clearenv`` first).
     gpu : str or int, optional
         The one GPU this kernel may use.
+    package : path, optional
+        A folder bound read-only over the ``unet_course`` package (the
+        sanitized copy, :mod:`.sanitize`).
     """
     argv = ["bwrap", "--die-with-parent", "--new-session", "--unshare-all",
             "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL", "--hostname", "grading"]
@@ -138,6 +141,8 @@ def sandbox_argv(writable, workdir, env, gpu=None):
     argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
     for path in read_only_paths():
         argv += ["--ro-bind", path, path]
+    if package is not None:
+        argv += ["--ro-bind", str(package), str(_package_dir())]
     if gpu is not None:
         for device in _gpu_devices(gpu):
             argv += ["--dev-bind", device, device]
