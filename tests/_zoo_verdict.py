@@ -18,6 +18,7 @@ from __future__ import annotations
 import nbformat
 
 UNAVAILABLE = "is not available while grading"
+CHANGED = "the grading environment was changed by this notebook"
 
 
 def _index(nb, grade_id):
@@ -122,8 +123,9 @@ spatial_block_split = _namespace["spatial_block_split"]
 def zoo(solution, released, points, total):
     """``{student: (notebook, expected score, words its feedback must show)}`` for classes 1-5."""
     return {
-        # 1: the kernel's error reporting broken in a blank notebook: plain nbgrader gives 0, so must we
-        "blank-silenced-errors": (_after(released, "setup", SILENCE), 0, "not written yet"),
+        # 1: the kernel's error reporting broken in a blank notebook: plain nbgrader gives 0, so must we.
+        # It changed IPython's machinery, so it is flagged too (its first feedback line says so).
+        "blank-silenced-errors": (_after(released, "setup", SILENCE), 0, CHANGED),
         # 2: the grading objects patched during the call, restored before it returns
         "patch-and-restore": (_solution_cell(solution, "binarize_label", PATCH_AND_RESTORE),
                               total - points["binarize_label"], "values differ"),

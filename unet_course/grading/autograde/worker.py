@@ -189,9 +189,8 @@ def _grade_notebook(name, data, master, files, job, gpu):
             first = next(iter(outcome.tampered.values()))
             report["flagged"] = True
             report["notes"].insert(0 if outcome.limit is None else 1,
-                                   f"{ENVIRONMENT_CHANGED[0].upper()}{ENVIRONMENT_CHANGED[1:]} ({first}): "
-                                   f"its functions were graded outside its kernel as usual, and the "
-                                   f"submission is flagged for the instructor.")
+                                   f"Flagged for the instructor: {ENVIRONMENT_CHANGED} ({first}); "
+                                   f"its functions were graded outside its kernel as usual.")
     if report["notes"]:
         nb.cells.insert(0, _notes_cell(report["notes"]))
     scores = {cell.metadata["nbgrader"]["grade_id"]: utils.determine_grade(cell)[0]
