@@ -120,3 +120,34 @@ def test_oversized_answers_are_refused():
     with pytest.raises(MalformedData):
         loads("a str, not bytes")
 
+
+
+def test_the_channel_takes_only_a_fresh_regular_file_of_plain_data(tmp_path):
+    import os
+    import re
+
+    from unet_course.grading.remote import Channel, NoAnswer
+
+    def kernel(behaviour):
+        def run(source, seconds):
+            request, answer = re.findall(r"'([^']+)'", source)[-2:]
+            behaviour(request, answer)
+        return Channel(tmp_path, run, lambda: 10)
+
+    def nonce(request):
+        return loads(open(request, "rb").read())["nonce"]
+
+    good = lambda req, ans: open(ans, "wb").write(dumps({"nonce": nonce(req), "answer": 1}))  # noqa: E731
+    assert kernel(good).request({"procedure": "call"}) == 1
+    bad = [lambda req, ans: None,                                              # no answer
+           lambda req, ans: os.mkfifo(ans),                                    # a pipe: never blocks
+           lambda req, ans: os.symlink("/etc/hostname", ans),                  # a link
+           lambda req, ans: open(ans, "wb").write(b"\x80\x04K\x01."),          # a pickle
+           lambda req, ans: open(ans, "wb").write(dumps({"nonce": "an old one", "answer": 1})),
+           lambda req, ans: open(ans, "wb").write(dumps(np.zeros(10 ** 7)))]   # too large
+    for behaviour in bad:
+        channel = kernel(behaviour)
+        channel.limit = 1 << 20
+        with pytest.raises(NoAnswer):
+            channel.request({"procedure": "call"})
+    assert sorted(os.listdir(tmp_path)) == []                                  # nothing left behind

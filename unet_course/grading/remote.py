@@ -14,15 +14,28 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from dataclasses import dataclass, field
 
 from unet_course.grading import codec
 
-__all__ = ["Remote", "Channel", "NoAnswer"]
+__all__ = ["Remote", "Channel", "NoAnswer", "read_capped"]
 
 
 class NoAnswer(Exception):
     """The kernel gave no usable answer to a request (it earns nothing)."""
+
+
+def read_capped(path, limit):
+    """At most ``limit + 1`` bytes of the regular file ``path`` (never a link, a pipe or a device), or ``None``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return file.read(limit + 1)
 
 
 @dataclass
@@ -65,12 +78,9 @@ class Channel:
                     pass
 
     def _read(self, path, nonce):
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            raise NoAnswer("the kernel wrote no answer") from None
-        with os.fdopen(fd, "rb") as file:
-            data = file.read(self.limit + 1)
+        data = read_capped(path, self.limit)
+        if data is None:
+            raise NoAnswer("the kernel wrote no answer")
         try:
             message = codec.loads(data, self.limit)
         except codec.MalformedData as error:
