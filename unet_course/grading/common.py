@@ -20,6 +20,15 @@ student's function may call (``encoder_block`` inside ``build_unet``). While
 it is checked, the references take their place in the notebook's globals, so
 a wrong block costs only its own points. Everything is restored afterwards.
 
+**Two transports, one check.** ``fn`` is the student's function itself
+(self-check mode: Validate, a student's JupyterLab, plain nbgrader) or a
+:class:`~unet_course.grading.remote.Remote` naming it in the student's
+kernel (``unet-course autograde``). Either way :meth:`Item.call` runs one of
+:mod:`unet_course.grading.procedures` on it and hands the check plain data
+(:mod:`unet_course.grading.codec`); in grading mode the procedure runs in
+the kernel, the comparison and the verdict here, and the kernel's package
+has no references to call (a call of one fails the item with one line).
+
 A failing check raises :class:`~unet_course.grading.messages.CheckFailed`,
 which IPython (and hence nbgrader's Validate and feedback) shows as the
 message alone, after the student's own failing lines when their code raised.
