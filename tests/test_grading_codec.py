@@ -89,6 +89,7 @@ def _model_with(layer):
     {"module": "keras.layers", "class_name": "Lambda", "config": {"function": "print"}},
     {"module": "os", "class_name": "system", "config": {}},
     {"module": "keras.layers", "class_name": "Dense", "registered_name": "evil>Dense", "config": {}},
+    {"module": "keras.layers", "class_name": "Dense", "config": {"units": 10 ** 9}},   # the grader's memory
 ])
 def test_models_naming_other_code_are_not_rebuilt(layer):
     assert isinstance(from_data(ModelData(_model_with(layer))), Unsupported)

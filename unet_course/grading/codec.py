@@ -308,14 +308,35 @@ def _keras_only(node):
     return True
 
 
+#: Config keys whose numbers size a model's weights, and the largest value each may have when
+#: the grader rebuilds a model a kernel sent (the course's largest U-Net: 512 filters, 256 px).
+_SIZES = {"filters": 4096, "units": 4096, "kernel_size": 64, "pool_size": 64, "batch_shape": 4096,
+          "shape": 4096}
+
+
+def _small(node, key=None, count=None):
+    """``True`` when no size in a Keras config exceeds :data:`_SIZES`, with at most 2,000 layers."""
+    count = count if count is not None else [0]
+    if isinstance(node, dict):
+        if "class_name" in node:
+            count[0] += 1
+        return count[0] <= 2000 and all(_small(v, k, count) for k, v in node.items())
+    if isinstance(node, list):
+        return all(_small(v, key, count) for v in node)
+    if key in _SIZES and type(node) is int:
+        return node <= _SIZES[key]
+    return True
+
+
 def model_from_data(data):
-    """A Keras model rebuilt from :class:`ModelData`; ``None`` when its config is not Keras' own classes."""
+    """A Keras model rebuilt from :class:`ModelData`; ``None`` when its config is not Keras' own classes
+    or would make a model far larger than the course's (the grader's memory is not the kernel's)."""
     from unet_course.backend import keras
     try:
         config = json.loads(data.config)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
-    if not _keras_only(config):
+    if not (_keras_only(config) and _small(config)):
         return None
     try:
         model = keras.models.model_from_json(data.config)
