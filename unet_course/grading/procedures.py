@@ -142,6 +142,8 @@ def _model(spec):
         return spec
     from unet_course.backend import keras
     from unet_course.grading.codec import model_from_data
+    if "seed" in spec:   # as compiled_unet seeds it: the same weights, then the same training draws
+        keras.utils.set_random_seed(spec["seed"])
     model = model_from_data(spec["model"])
     if "optimizer" in spec:
         from unet_course.losses import get_loss
@@ -303,11 +305,18 @@ def make_stand_in(name, spec):
     raise ValueError(f"unknown stand-in kind {kind!r}")
 
 
-def model_spec(model, compiled=False, loss="bce_dice"):
-    """A model as plain data for a procedure: config and weights (and, ``compiled``, its optimizer)."""
+def model_spec(model, compiled=False, loss="bce_dice", seed=None):
+    """A model as plain data for a procedure: config and weights (and, ``compiled``, its optimizer).
+
+    ``seed``: the global seed set before the model is rebuilt (what
+    :func:`unet_course.train.compiled_unet` does), so that a training run
+    draws the same dropout masks and shuffles where the student's code runs.
+    """
     from unet_course.backend import keras
     from unet_course.grading.codec import model_json
     spec = {"model": ModelData(model_json(model), tuple(np.array(w) for w in model.get_weights()))}
     if compiled:
         spec.update(optimizer=keras.optimizers.serialize(model.optimizer), loss=loss)
+    if seed is not None:
+        spec["seed"] = int(seed)
     return spec

@@ -202,7 +202,7 @@ def check_train_model(train_model, hidden=False):
     epochs, batch_size = (1, 16) if hidden else (prof.epochs, prof.batch_size)
     reused = hidden and _TRAINED.get("fn") == train_model
     model = _TRAINED["model"] if reused else _fresh_model(prof)
-    spec = _TRAINED["handle"] if reused else model_spec(model, compiled=True)
+    spec = _TRAINED["handle"] if reused else model_spec(model, compiled=True, seed=prof.seed)
     _TRAINED.clear()
     before = None if hidden else _validation_loss(model, data.validation)
     tiles = f"{len(data.train)} training tiles of {prof.image_size} px"
