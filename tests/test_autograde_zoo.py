@@ -36,6 +36,7 @@ from unet_course.grading.autograde.limits import NOTEBOOK_OUTPUT_CELLS
 
 from _autograde_course import make_course
 from _zoo_limits import limit_cases
+from _zoo_verdict import zoo as verdict_zoo
 from test_nbgrader_e2e import ROOT, SCRIPTS, WRONG, _env, expected_scores, nbgrader, submissions
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -106,7 +107,7 @@ def zoo(solution, course, port):
 
     last = [c.metadata["nbgrader"]["grade_id"] for c in solution.cells
             if c.metadata.get("nbgrader", {}).get("grade")][-1]
-    return {
+    return {**verdict_zoo(solution, nbformat.read(str(course / "assignments" / A1 / f"{A1}.ipynb"), as_version=4), POINTS, TOTAL),
         "syntax-error": (_edit(solution, "positive_class_weight", lambda nb, i: setattr(
             nb.cells[i], "source", "def positive_class_weight(masks):\n    return (")),
             TOTAL - POINTS["positive_class_weight"], "SyntaxError"),
@@ -133,22 +134,29 @@ def zoo(solution, course, port):
         "renamed-function": (_edit(solution, "positive_class_weight", lambda nb, i: setattr(
             nb.cells[i], "source", nb.cells[i].source.replace("def positive_class_weight", "def class_weight"))),
             TOTAL - POINTS["positive_class_weight"], "NameError"),
+        # The five tamperers below change the kernel's grading objects (the checks, the exception
+        # handler, AssertionError, numpy, gc's walk). The checks now run in the grader on the
+        # kernel's data, so none of that reaches a verdict: each earns what its (correct) functions
+        # answer, the full marks, and is still flagged for the instructor (issue 20's policy). Before,
+        # the test cells after the change scored 0 because the verdict was computed in the kernel.
         "checks-replaced": (_insert_after(solution, "test_binarize_label",
                                           "from unet_course import grading\nfor n in dir(grading):\n"
                                           "    if n.startswith('check_'):\n"
                                           "        setattr(grading, n, lambda *a, **k: None)"),
-                            upto("test_binarize_label"), CHANGED),
+                            TOTAL, CHANGED),
         "custom-exception-handler": (_insert_after(solution, "setup",
                                                    "get_ipython().set_custom_exc((BaseException,), "
-                                                   "lambda *a, **k: None)"), 0, CHANGED),
+                                                   "lambda *a, **k: None)"), TOTAL, CHANGED),
         "patched-assert": (_insert_after(solution, "setup", "import builtins\n"
                                          "builtins.AssertionError = type('AssertionError', (Exception,), {})"),
-                           0, CHANGED),
-        "patched-numpy": (_insert_after(solution, "setup", "np.array_equal = lambda *a, **k: True"), 0, CHANGED),
+                           TOTAL, CHANGED),
+        "patched-numpy": (_insert_after(solution, "setup", "np.array_equal = lambda *a, **k: True"), TOTAL, CHANGED),
+        # Still 0, for a new reason: a transformer that drops every expression statement drops the
+        # grader's requests too, so the kernel never answers, and no answer earns nothing.
         "ast-transformer": (_insert_after(solution, "setup", "import ast\nclass Drop(ast.NodeTransformer):\n"
                                           "    def visit_Expr(self, node):\n        return None\n"
                                           "get_ipython().ast_transformers.append(Drop())"), 0, CHANGED),
-        "gc-walk": (_insert_after(solution, "setup", "import gc\nlen(gc.get_objects())"), 0, CHANGED),
+        "gc-walk": (_insert_after(solution, "setup", "import gc\nlen(gc.get_objects())"), TOTAL, CHANGED),
         "reads-solutions": (_insert_after(solution, "setup", leak), TOTAL, None),
         "writes-gradebook": (_insert_after(solution, "setup", sql.format(
             q="UPDATE grade SET manual_score = 0")), TOTAL, None),

@@ -13,9 +13,14 @@
   ``MemoryError`` (the address-space limit) restarts the kernel, the cells
   before that one are run again without it, and grading goes on; only the
   notebook's time limit stops the notebook;
-- before and after every test cell the grader probes the kernel; a test
-  cell whose environment was changed is marked failed (and, if the change
-  came first, not run at all);
+- test cells are not run in the kernel: the grader runs their checks in
+  its own process, the kernel only answers with data (:mod:`.verdict`), and
+  the grader writes the cells' outputs; the kernel sees the package without
+  the assignment's references (:mod:`.sanitize`); a check whose answer does
+  not come within the cell time limit costs that test cell alone;
+- before and after every test cell the grader probes the kernel; a
+  notebook that changed the grading environment is flagged for the
+  instructor (its score is what its answers earn);
 - a kernel that dies (``os._exit``, a crash) is restarted the same way, and
   grading goes on with the next cell; after two restarts, the rest is not run.
 
@@ -36,10 +41,12 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils
 
-from unet_course.grading.autograde.integrity import ENVIRONMENT_CHANGED, Probe
+from unet_course.grading.autograde.integrity import Probe
 from unet_course.grading.autograde.limits import OutputCap, limit_line, prlimit_argv
 from unet_course.grading.autograde.sandbox import (SandboxedKernelManager, hand_over, kernel_env,
                                                    kernel_user, sandbox_argv)
+from unet_course.grading.autograde.sanitize import sanitized_package
+from unet_course.grading.autograde.verdict import grade_test_cell
 
 __all__ = ["Outcome", "execute", "error_output", "GraderError"]
 
@@ -102,14 +109,15 @@ class _Run:
         self.nb, self.limits = nb, limits
         self.work, self.home, self.ipc = folders
         self.probe = Probe(self.ipc, assignment)
-        env = kernel_env(self.home, gpu)
+        package = sanitized_package(assignment)   # the package without the references (.sanitize)
+        env = kernel_env(self.home, gpu, None if sandboxed else {"PYTHONPATH": str(package.parent)})
         prefix = prlimit_argv(limits)
         self.owner = None
         if sandboxed:
             # prlimit, bubblewrap and its monitor start with an empty environment (not even
             # jupyter_client's JPY_PARENT_PID); the kernel's own is on bubblewrap's command line.
             prefix = [shutil.which("env") or "env", "-i", *prefix,
-                      *sandbox_argv([self.work, self.home, self.ipc], self.work, env, gpu)]
+                      *sandbox_argv([self.work, self.home, self.ipc], self.work, env, gpu, package=package)]
             self.owner = kernel_user()
             hand_over(folders)
         self.env = {} if sandboxed else env
@@ -219,21 +227,16 @@ class _Run:
                     stopped = index
                     self._hit("notebook", index)
                     break
-                test = utils.is_grade(cell)
-                if test:
-                    reason = await self._verdict()
-                    if reason:
-                        self._tampered(index, reason, before=True)
-                        continue
+                if utils.is_grade(cell):   # graded in the grader, not run in the kernel (.verdict)
+                    if not await self._test_cell(index):
+                        stopped = index
+                        break
+                    continue
                 if not await self._execute(cell, index, remaining):
                     stopped = index
                     break
                 if index == self._first_locked:
                     await self._hidden(self.probe.pin())
-                if test:
-                    reason = await self._verdict()
-                    if reason:
-                        self._tampered(index, reason, before=False)
         finally:
             await self._shutdown()
         self.outcome.notes[:0] = [limit_line(kind, self.limits, numbers) for kind, numbers in self.hits.items()]
@@ -319,13 +322,32 @@ class _Run:
                                    "went on." if going_on else "; the cells after it were not run."))
         return going_on
 
-    def _tampered(self, index, reason, before):
-        self.outcome.tampered[index] = reason
-        cell = self.nb.cells[index]
-        if before:
-            cell.outputs = []
-        cell.outputs.append(error_output("GradingEnvironmentChanged",
-                                         f"{ENVIRONMENT_CHANGED} ({reason}); this test scores 0"))
+    async def _test_cell(self, index):
+        """Grade a test cell in the grader (:mod:`.verdict`), probing before and after; ``False``: stop.
+
+        An answer that does not come within the cell time limit costs this test
+        cell alone, as a time-out of any other cell does (:meth:`_execute`).
+        """
+        reason = await self._verdict()
+        if reason:
+            self._tampered(index, reason)
+        try:
+            await grade_test_cell(self, self.nb.cells[index], index)
+        except DeadKernelError:
+            self.skip.add(index)
+            return await self._died(index)
+        if self.client.timed_out:
+            self._hit("cell", index)
+            if not await self._settle(index):
+                return False
+        reason = await self._verdict()
+        if reason:
+            self._tampered(index, reason)
+        return True
+
+    def _tampered(self, index, reason):
+        """Note a changed grading environment: a flag for the instructor, not a score (see the README)."""
+        self.outcome.tampered.setdefault(index, reason)
 
     async def _shutdown(self):
         try:

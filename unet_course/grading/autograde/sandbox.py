@@ -247,7 +247,7 @@ def _parents(paths):
     return options
 
 
-def sandbox_argv(writable, workdir, env, gpu=None):
+def sandbox_argv(writable, workdir, env, gpu=None, package=None):
     """The ``bwrap`` command line up to (not including) the program to run.
 
     Parameters
@@ -260,6 +260,9 @@ def sandbox_argv(writable, workdir, env, gpu=None):
         The kernel's whole environment (``--clearenv`` first).
     gpu : str or int, optional
         The one GPU this kernel may use.
+    package : path, optional
+        A folder bound read-only over the ``unet_course`` package (the
+        sanitized copy, :mod:`.sanitize`).
     """
     argv = ["--hostname", "grading"]
     # The private /tmp, /proc and /dev first: a later bind of a folder under /tmp (an
@@ -268,6 +271,8 @@ def sandbox_argv(writable, workdir, env, gpu=None):
     argv += _parents([*read_only_paths(), *map(str, writable)])
     for path in read_only_paths():
         argv += ["--ro-bind", path, path]
+    if package is not None:
+        argv += ["--ro-bind", str(package), str(_package_dir())]
     if gpu is not None:
         for device in _gpu_devices(gpu):
             argv += ["--dev-bind", device, device]

@@ -14,7 +14,8 @@ access to the gradebook, the course directory or other submissions:
    cells), one copy of each, in an order it can run in; missing test cells
    are put back where nbgrader puts them. The test code that runs is
    therefore always the gradebook's, whatever the notebook's structure;
-3. **execute** it in the sandbox (:mod:`.execute`);
+3. **execute** it in the sandbox (:mod:`.execute`); its test cells are
+   graded here, in this process, on the data its kernel answers (:mod:`.verdict`);
 4. put the **grading notes** (a limit hit, a dead kernel, tampering, a
    restored cell) in a markdown cell at the top, where nbgrader's feedback
    shows them.
@@ -90,9 +91,8 @@ def _grade_notebook(name, data, master, files, job, gpu):
             first = next(iter(outcome.tampered.values()))
             report["flagged"] = True
             report["notes"].insert(0 if outcome.limit is None else 1,
-                                   f"{ENVIRONMENT_CHANGED[0].upper()}{ENVIRONMENT_CHANGED[1:]} ({first}): "
-                                   f"the test cells it affected score 0, and the submission is "
-                                   f"flagged for the instructor.")
+                                   f"Flagged for the instructor: {ENVIRONMENT_CHANGED} ({first}); "
+                                   f"its functions were graded outside its kernel as usual.")
     if report["notes"]:
         nb.cells.insert(0, _notes_cell(report["notes"]))
     scores = {cell.metadata["nbgrader"]["grade_id"]: utils.determine_grade(cell)[0]
