@@ -3,8 +3,8 @@
 A cell that catches ``KeyboardInterrupt`` and goes on looping is interrupted
 at its time limit and does not answer: the kernel is restarted, the cells
 before it run again without it, and the test cells after it are graded as
-usual (the names the earlier cells defined are back, the looping cell's are
-not). The zoo (``tests/test_autograde_zoo.py``) has the plain time-out, the
+usual: the grader's checks of assignment 1 find the function the earlier cells
+defined in the fresh kernel. The zoo (``tests/test_autograde_zoo.py``) has the plain time-out, the
 memory limit and the output cap in a whole class.
 """
 from __future__ import annotations
@@ -40,11 +40,14 @@ def test_a_kernel_that_ignores_the_interrupt_is_restarted_without_that_cell(tmp_
     folders = [tmp_path / name for name in ("work", "home", "sockets")]
     for folder in folders:
         folder.mkdir(mode=0o700)
+    answer = ("import numpy as np\n\ndef building_fraction(masks):\n"
+              "    masks = np.asarray(masks)\n    return float(np.count_nonzero(masks) / masks.size)")
+    check = "grading.check_building_fraction(building_fraction)"
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("x = 41"), _test("assert x == 41", "before"),
-        nbformat.v4.new_code_cell(STUBBORN), _test("assert x == 41 and 'stubborn' not in dir()", "after"),
-        nbformat.v4.new_code_cell("x += 1"), _test("assert x == 42", "last")])
-    outcome = execute(nb, folders, Limits(cell_timeout=3, notebook_timeout=120), "none")
+        nbformat.v4.new_code_cell(answer), _test(check, "before"),
+        nbformat.v4.new_code_cell(STUBBORN), _test(check, "after"),
+        nbformat.v4.new_code_cell("x = 1"), _test(check, "last")])
+    outcome = execute(nb, folders, Limits(cell_timeout=3, notebook_timeout=120), "a1_data_imbalance")
     assert [utils.determine_grade(nb.cells[i])[0] for i in (1, 3, 5)] == [1, 1, 1], nb.cells
     assert outcome.limit == "cell" and outcome.deaths == 0
     assert outcome.notes == ["Cell 3 was interrupted at the cell time limit (3 s); grading went on with the next cell."]
