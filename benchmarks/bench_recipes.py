@@ -9,7 +9,10 @@ JSON object, then a Markdown table: per change, the validation Dice (median,
 and min-max over the seeds) without and with flips at test time, and the
 median seconds of a training run::
 
-    python benchmarks/bench_recipes.py --tiles ../shared/real_tiles --seeds 42 43 44
+    python benchmarks/bench_recipes.py --tiles ../shared/real_tiles --seeds 42 43 44 --json runs/recipes.json
+
+With ``--json`` the runs already in that file are kept and not run again, so
+an interrupted benchmark continues where it stopped.
 
 Dice counts every pixel of the validation tiles at their full 256 px (a
 model trained at half resolution has its probabilities resized back up, as a
@@ -43,6 +46,7 @@ CHANGES = {
     "cosine_schedule": replace(SEED, name="cosine_schedule", schedule="cosine"),
     "batch_norm": replace(SEED, name="batch_norm", batch_norm=True),
     "augment": replace(SEED, name="augment", augment=True),
+    "full_resolution+augment": replace(BEST_LAPTOP, name="full_resolution+augment", augment=True),
     "best-laptop": BEST_LAPTOP,
 }
 
@@ -77,6 +81,13 @@ def summary(values):
             "max": round(max(values), 4), "n": len(values)} if values else None
 
 
+def changes_summary(runs):
+    """Per change (in CHANGES' order): median and range of each figure over its seeds."""
+    return {n: {key: summary([r[key] for r in runs if r["change"] == n])
+                for key in ("dice", "dice_flips", "seconds")}
+            for n in CHANGES if any(r["change"] == n for r in runs)}
+
+
 def machine():
     return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "load_average": [round(x, 2) for x in os.getloadavg()], "python": sys.version.split()[0],
@@ -107,8 +118,14 @@ def main(argv=None):
     full = Splits(train, val, val)
     report = {"machine": machine(), "profile": base.name, "epochs": args.epochs or base.epochs,
               "train_tiles": len(train), "validation_tiles": len(val), "runs": [], "changes": {}}
+    if args.json and args.json.is_file():                   # resume: keep the runs already measured
+        report["runs"] = json.loads(args.json.read_text())["runs"]
+        report["machine"]["earlier_load_average"] = json.loads(args.json.read_text())["machine"]
+    done = {(r["change"], r["seed"]) for r in report["runs"]}
     for seed in args.seeds:
         for name in args.changes:
+            if (name, seed) in done:
+                continue
             recipe, prof = CHANGES[name], replace(base, seed=seed)
             with tempfile.TemporaryDirectory() as folder:
                 result = train_unet(prof, Path(folder) / "run", verbose=0, epochs=args.epochs,
@@ -121,13 +138,11 @@ def main(argv=None):
                    "load_average": round(os.getloadavg()[0], 2)}
             report["runs"].append(run)
             print(json.dumps(run), flush=True)
-            runs = [r for r in report["runs"]]
-            report["changes"] = {
-                n: {key: summary([r[key] for r in runs if r["change"] == n])
-                    for key in ("dice", "dice_flips", "seconds")} for n in args.changes}
+            report["changes"] = changes_summary(report["runs"])
             report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
             if args.json:
                 args.json.write_text(json.dumps(report, indent=2) + "\n")
+    report["changes"] = changes_summary(report["runs"])
     print(json.dumps(report, indent=2))
     print(markdown(report))
     return 0

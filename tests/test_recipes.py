@@ -47,7 +47,7 @@ def test_quarter_tiles_cover_every_pixel_once():
 
 def test_cosine_schedule_reaches_zero_at_the_last_step():
     assert recipes.recipe_schedule(recipes.SEED, 1e-3, 100) is None        # compile_unet's own
-    cosine = recipes.recipe_schedule(recipes.BEST_LAPTOP, 1e-3, 100)
+    cosine = recipes.recipe_schedule(replace(recipes.SEED, schedule="cosine"), 1e-3, 100)
     for step in (0, 25, 50, 100):
         assert float(cosine(step)) == pytest.approx(0.5e-3 * (1 + np.cos(np.pi * step / 100)), abs=1e-9)
 
@@ -70,7 +70,7 @@ def test_flips_at_test_time_average_the_four_flips():
     images = tiles.images.astype(np.float32) / 255
     expected = np.mean([np.flip(model.predict(np.flip(images, axes), verbose=0)[..., 0], axes)
                         for axes in ((), (1,), (2,), (1, 2))], axis=0)
-    probs = recipes.predict_with_recipe(recipes.BEST_LAPTOP, model, tiles, batch_size=2)
+    probs = recipes.predict_with_recipe(replace(recipes.SEED, flips=True), model, tiles, batch_size=2)
     assert probs.shape == (3, 32, 32)
     assert np.allclose(probs, expected, atol=1e-5)
     plain = recipes.predict_with_recipe(recipes.SEED, model, tiles, batch_size=2)
@@ -78,11 +78,17 @@ def test_flips_at_test_time_average_the_four_flips():
 
 
 def test_best_laptop_trains_on_full_resolution_crops(tmp_path):
+    assert recipes.BEST_LAPTOP.full_resolution and not recipes.BEST_LAPTOP.batch_norm
     tiles = synthetic_tiles(12, size=64, seed=3)                      # twice the profile's 32 px
     data = Splits(tiles.subset(np.arange(8)), tiles.subset(np.arange(8, 10)), tiles.subset(np.arange(10, 12)))
-    result = train_unet(SMOKE, tmp_path / "run", data=data, verbose=0, recipe="best-laptop")
+    crops, val = recipes.recipe_datasets("best-laptop", recipes.recipe_splits("best-laptop", data, SMOKE), SMOKE)
+    images, masks = next(iter(crops))
+    assert images.shape == (8, 32, 32, 3) and masks.shape == (8, 32, 32, 1)
+    assert next(iter(val))[0].shape == (8, 32, 32, 3)                # 2 tiles, 4 quarters each
+    everything = replace(recipes.BEST_LAPTOP, name="everything", batch_norm=True, schedule="cosine")
+    result = train_unet(SMOKE, tmp_path / "run", data=data, verbose=0, recipe=everything)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert info["recipe"] == "best-laptop" and info["status"] == "finished"
+    assert info["recipe"] == "everything" and info["status"] == "finished"
     assert result.model.input_shape == (None, 32, 32, 3)
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in result.model.layers)
     schedule = result.model.optimizer._learning_rate
