@@ -46,6 +46,7 @@ CHANGES = {
     "cosine_schedule": replace(SEED, name="cosine_schedule", schedule="cosine"),
     "batch_norm": replace(SEED, name="batch_norm", batch_norm=True),
     "augment": replace(SEED, name="augment", augment=True),
+    "30_epochs": replace(SEED, name="30_epochs", epochs=30),
     "full_resolution+augment": replace(BEST_LAPTOP, name="full_resolution+augment", augment=True),
     "best-laptop": BEST_LAPTOP,
 }
@@ -88,8 +89,17 @@ def changes_summary(runs):
             for n in CHANGES if any(r["change"] == n for r in runs)}
 
 
+def cpu_name():
+    """The processor's model name (Linux), else the architecture."""
+    cpuinfo = Path("/proc/cpuinfo")
+    for line in cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def machine():
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+    return {"cpu": cpu_name(), "cores": os.cpu_count(),
             "load_average": [round(x, 2) for x in os.getloadavg()], "python": sys.version.split()[0],
             "tensorflow": tf.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
@@ -120,7 +130,8 @@ def main(argv=None):
               "train_tiles": len(train), "validation_tiles": len(val), "runs": [], "changes": {}}
     if args.json and args.json.is_file():                   # resume: keep the runs already measured
         report["runs"] = json.loads(args.json.read_text())["runs"]
-        report["machine"]["earlier_load_average"] = json.loads(args.json.read_text())["machine"]
+        report["earlier_machines"] = json.loads(args.json.read_text()).get("earlier_machines", []) + [
+            json.loads(args.json.read_text())["machine"]]
     done = {(r["change"], r["seed"]) for r in report["runs"]}
     for seed in args.seeds:
         for name in args.changes:

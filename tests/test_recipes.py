@@ -15,7 +15,7 @@ from unet_course.data import Splits, resize_tiles, synthetic_tiles
 from unet_course.model import build_unet
 from unet_course.train import train_unet
 
-SMOKE = replace(unet_course.profile("smoke"), image_size=32, epochs=1)
+SMOKE = replace(unet_course.profile("smoke"), image_size=32, epochs=2)
 
 
 def test_recipes_are_named_and_the_seed_is_the_default():
@@ -85,10 +85,12 @@ def test_best_laptop_trains_on_full_resolution_crops(tmp_path):
     images, masks = next(iter(crops))
     assert images.shape == (8, 32, 32, 3) and masks.shape == (8, 32, 32, 1)
     assert next(iter(val))[0].shape == (8, 32, 32, 3)                # 2 tiles, 4 quarters each
-    everything = replace(recipes.BEST_LAPTOP, name="everything", batch_norm=True, schedule="cosine")
+    everything = replace(recipes.BEST_LAPTOP, name="everything", batch_norm=True, schedule="cosine",
+                         epochs=1)
     result = train_unet(SMOKE, tmp_path / "run", data=data, verbose=0, recipe=everything)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["recipe"] == "everything" and info["status"] == "finished"
+    assert info["max_epochs"] == info["epochs_run"] == 1                 # the recipe's epochs win
     assert result.model.input_shape == (None, 32, 32, 3)
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in result.model.layers)
     schedule = result.model.optimizer._learning_rate

@@ -57,6 +57,8 @@ class Recipe:
     flips : bool
         Test-time augmentation: average the probabilities of the tile and its
         three flips (left-right, up-down, both).
+    epochs : int, optional
+        Most epochs, instead of the profile's (an ``epochs`` argument wins).
     """
 
     name: str
@@ -66,6 +68,7 @@ class Recipe:
     schedule: str = "seed"
     batch_norm: bool = False
     flips: bool = False
+    epochs: int | None = None
 
 
 SEED = Recipe("seed", "the seed's recipe exactly")

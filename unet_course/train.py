@@ -325,7 +325,7 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
         "status": "running", "profile": prof.name,
         "profile_settings": {**asdict(prof), "split": list(prof.split)},
         "data": described, "loss": loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
-        "max_epochs": int(epochs or prof.epochs), "recipe": rec.name, "package_version": unet_course.__version__,
+        "max_epochs": int(epochs or rec.epochs or prof.epochs), "recipe": rec.name, "package_version": unet_course.__version__,
         "tensorflow_version": tf.__version__, "keras_version": keras.__version__, **accel,
     }
     write_run_info(run_dir, metadata)
