@@ -77,16 +77,18 @@ def test_flips_at_test_time_average_the_four_flips():
     assert np.allclose(plain, model.predict(images, verbose=0)[..., 0], atol=1e-5)
 
 
-def test_best_laptop_trains_on_full_resolution_crops(tmp_path):
-    assert recipes.BEST_LAPTOP.full_resolution and not recipes.BEST_LAPTOP.batch_norm
+def test_best_laptop_and_every_change_train(tmp_path):
+    best = recipes.BEST_LAPTOP                                        # the seed's, trained longer
+    assert best.epochs == 30 and replace(best, name="seed", summary=recipes.SEED.summary,
+                                         epochs=None) == recipes.SEED
+    crop = replace(best, name="crop", full_resolution=True)
     tiles = synthetic_tiles(12, size=64, seed=3)                      # twice the profile's 32 px
     data = Splits(tiles.subset(np.arange(8)), tiles.subset(np.arange(8, 10)), tiles.subset(np.arange(10, 12)))
-    crops, val = recipes.recipe_datasets("best-laptop", recipes.recipe_splits("best-laptop", data, SMOKE), SMOKE)
+    crops, val = recipes.recipe_datasets(crop, recipes.recipe_splits(crop, data, SMOKE), SMOKE)
     images, masks = next(iter(crops))
     assert images.shape == (8, 32, 32, 3) and masks.shape == (8, 32, 32, 1)
     assert next(iter(val))[0].shape == (8, 32, 32, 3)                # 2 tiles, 4 quarters each
-    everything = replace(recipes.BEST_LAPTOP, name="everything", batch_norm=True, schedule="cosine",
-                         epochs=1)
+    everything = replace(crop, name="everything", batch_norm=True, schedule="cosine", epochs=1)
     result = train_unet(SMOKE, tmp_path / "run", data=data, verbose=0, recipe=everything)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["recipe"] == "everything" and info["status"] == "finished"
@@ -98,4 +100,4 @@ def test_best_laptop_trains_on_full_resolution_crops(tmp_path):
     with pytest.raises(ValueError, match="training tiles are 32x32 pixels but profile 'smoke' expects 64x64"):
         half = Splits(*(resize_tiles(t.subset(np.arange(2)), 32)
                         for t in (data.train, data.validation, data.test)))
-        train_unet(SMOKE, tmp_path / "small", verbose=0, recipe="best-laptop", data=half)
+        train_unet(SMOKE, tmp_path / "small", verbose=0, recipe=crop, data=half)

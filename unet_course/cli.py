@@ -152,7 +152,8 @@ def _train(args, prof, splits, source, resume):
     # Progress bars on a terminal; one line per epoch into a log file or a pipe.
     verbose = 0 if args.quiet else ("auto" if sys.stdout.isatty() else 2)
     return train_unet(prof, args.out, data=splits, resume=resume, source=source, verbose=verbose,
-                      precision=args.precision, xla=args.xla, recipe=args.recipe)
+                      precision=args.precision, xla=args.xla, recipe=args.recipe,
+                      epochs=getattr(args, "epochs", None))  # --epochs wins over the recipe's
 
 
 def _save_figures(out, test, probs, worst):

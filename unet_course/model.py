@@ -222,8 +222,8 @@ def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
         Initializer of every convolution except the 1x1 head.
     batch_norm : bool, default False
         Not the seed's: put ``BatchNormalization`` between every 3x3
-        convolution and its ``relu`` (the "best-laptop" recipe of
-        :mod:`unet_course.recipes`). False builds the seed's network exactly.
+        convolution and its ``relu`` (an option of :mod:`unet_course.recipes`;
+        measured in the README). False builds the seed's network exactly.
 
     Returns
     -------
