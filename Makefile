@@ -6,16 +6,20 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS ?= cpu,dev
+EXTRAS ?= cpu,dev,docs
 OUT ?= runs/demo
 EXECUTED ?= executed
 
-.PHONY: demo test unit course browser-deps grading-deps assignments course-full bench clean
+.PHONY: demo test unit course browser-deps grading-deps assignments course-full bench clean site
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@# the Validate button's summary (unet_course.grading.validate) in this environment's JupyterLab
+	@mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	echo '{"ServerApp": {"jpserver_extensions": {"unet_course.grading.validate": true}}}' \
+	  > $(VENV)/etc/jupyter/jupyter_server_config.d/unet_course.json
 	@touch $@
 
 demo: $(STAMP)
@@ -65,6 +69,13 @@ course-full: $(STAMP)
 	    --ExecutePreprocessor.timeout=-1 --output-dir $(EXECUTED) "$$nb" || exit 1; \
 	done
 
+# The course's site in $(SITE)/: every lesson executed in the smoke profile (cached in _build/, so an
+# unchanged lesson is not run again), the guides, the API reference; then checked in headless Chromium.
+SITE ?= _site
+site: $(STAMP) browser-deps
+	UNET_COURSE_PROFILE=smoke $(VENV)/bin/sphinx-build -q -b html -c docs . $(SITE)
+	UNET_COURSE_SITE=$(SITE) $(PY) -m pytest -q tests/test_site.py
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_synthetic.py
 	$(PY) benchmarks/bench_training.py
@@ -73,4 +84,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_autograde.py
 
 clean:
-	rm -rf $(VENV) runs $(EXECUTED) test-output
+	rm -rf $(VENV) runs $(EXECUTED) test-output _site _build docs/api jupyter_execute

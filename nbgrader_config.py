@@ -46,3 +46,28 @@ c.Execute.interrupt_on_timeout = True
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
+
+# Feedback pages (unet_course.grading.feedback, .late): MathJax inside the page instead of a CDN
+# (offline classrooms), tables with cell padding, and a first line on lateness.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from unet_course.grading.feedback import TEMPLATES, FeedbackStyle, OfflineMathJax  # noqa: E402
+from unet_course.grading.late import LatenessNote  # noqa: E402
+
+import nbgrader  # noqa: E402
+
+# Only generate_feedback's exporter (a child of GenerateFeedback) uses the course's template.
+c.GenerateFeedback.HTMLExporter.template_name = "unet_feedback"
+c.GenerateFeedback.HTMLExporter.template_file = "unet_feedback.html.j2"
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [
+    str(TEMPLATES), os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, FeedbackStyle, OfflineMathJax,
+                                    LatenessNote]
+
+# Late work (unet_course.grading.late; the README's "Deadlines"): each started day after the due date
+# (`nbgrader db assignment add NAME --duedate ...`, moved per student by `unet-course extend`)
+# takes 10 % of the score off, all of it after 10 days.
+c.AssignLatePenalties.plugin_class = "unet_course.grading.late.LatePenalty"
+c.LatePenalty.percent_per_day = 10.0
+c.LatePenalty.max_percent = 100.0

@@ -18,6 +18,14 @@ three with each other, not with another machine's. Prints one JSON object::
 
     python benchmarks/bench_autograde.py                # 40 students
     python benchmarks/bench_autograde.py --students 10 --repeats 2
+
+With ``--compare COMMIT`` it measures instead what a change of the grader
+costs: the same class graded ``--repeats`` times by ``unet-course autograde
+--workers 1`` of COMMIT (checked out in a temporary ``git worktree``) and of
+this checkout, interleaved (old, new, new, old, ...), with the median and
+range of each and of the paired ratios new / old::
+
+    python benchmarks/bench_autograde.py --compare 9f0774c --students 5 --repeats 3
 """
 from __future__ import annotations
 
@@ -46,37 +54,40 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40, help="class size (default 40)")
     parser.add_argument("--repeats", type=int, default=6, help="pairs of timings of the sandbox overhead (default 6)")
+    parser.add_argument("--compare", metavar="COMMIT", default=None,
+                        help="time this checkout's grader against COMMIT's, interleaved")
+    parser.add_argument("--assignment", default=A3, help="the assignment graded with --compare (default a3)")
     return parser.parse_args(argv)
 
 
-def make_course(folder, students):
-    """A course with ``students`` submissions of assignment 3."""
+def make_course(folder, students, assignment=A3):
+    """A course with ``students`` submissions of ``assignment``."""
     course = folder / "course"
     (course / "solutions").mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions" / A3, course / "solutions" / A3)
-    nbgrader(course, "generate_assignment", A3, "--force")
-    source = nbformat.read(str(course / "solutions" / A3 / f"{A3}.ipynb"), as_version=4)
-    released = nbformat.read(str(course / "assignments" / A3 / f"{A3}.ipynb"), as_version=4)
-    kinds = list(submissions(A3, source, released).items())
+    shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
+    nbgrader(course, "generate_assignment", assignment, "--force")
+    source = nbformat.read(str(course / "solutions" / assignment / f"{assignment}.ipynb"), as_version=4)
+    released = nbformat.read(str(course / "assignments" / assignment / f"{assignment}.ipynb"), as_version=4)
+    kinds = list(submissions(assignment, source, released).items())
     for n in range(students):
         kind, nb = kinds[n % len(kinds)]
-        target = course / "submitted" / f"s{n:03d}-{kind}" / A3 / f"{A3}.ipynb"
+        target = course / "submitted" / f"s{n:03d}-{kind}" / assignment / f"{assignment}.ipynb"
         target.parent.mkdir(parents=True)
         nbformat.write(nb, str(target))
     return course
 
 
-def scores(course):
+def scores(course, assignment=A3):
     nbgrader(course, "export", "--to", "grades.csv")
     with open(course / "grades.csv", newline="") as file:
         return {row["student_id"]: float(row["score"]) for row in csv.DictReader(file)
-                if row["assignment"] == A3}
+                if row["assignment"] == assignment}
 
 
-def timed(command, course):
+def timed(command, course, package_root=ROOT):
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=course, env={**_env(), "PYTHONPATH": str(ROOT)},
+    done = subprocess.run(command, cwd=course, env={**_env(), "PYTHONPATH": str(package_root)},
                           capture_output=True, text=True, timeout=7200)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -153,8 +164,48 @@ def cpu_model():
     return platform.processor()
 
 
+def compare(args):
+    """This checkout's grader against ``args.compare``'s, interleaved on one class; the JSON's dict."""
+    from statistics import median
+
+    load = [round(x, 2) for x in os.getloadavg()]
+    command = [sys.executable, "-m", "unet_course", "autograde", args.assignment, "--workers", "1",
+               "--force", "--quiet"]
+    with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
+        old = Path(tmp) / "old"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.compare],
+                       check=True, capture_output=True)
+        try:
+            course = make_course(Path(tmp), args.students, args.assignment)
+            roots = {"old": old, "new": ROOT}
+            seconds, results, ratios = {"old": [], "new": []}, {}, []
+            for repeat in range(args.repeats):
+                order = ("old", "new") if repeat % 2 == 0 else ("new", "old")
+                pair = {}
+                for name in order:
+                    pair[name] = timed(command, course, roots[name])
+                    seconds[name].append(pair[name])
+                    results[name] = scores(course, args.assignment)
+                ratios.append(pair["new"] / pair["old"])
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
+                           capture_output=True)
+    per = {name: [round(v / args.students, 2) for v in values] for name, values in seconds.items()}
+    return {"assignment": args.assignment, "students": args.students, "repeats": args.repeats,
+            "old": args.compare, "new": "this checkout", "cpus": os.cpu_count(), "cpu": cpu_model(),
+            "load_average_at_start": load, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            "scores_old": results["old"], "scores_new": results["new"],
+            "seconds_per_submission": per,
+            "median_seconds_per_submission": {k: round(median(v), 2) for k, v in per.items()},
+            "ratio_new_over_old": {"median": round(median(ratios), 3), "min": round(min(ratios), 3),
+                                   "max": round(max(ratios), 3)}}
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.compare:
+        print(json.dumps(compare(args), indent=2))
+        return 0
     load = [round(x, 2) for x in os.getloadavg()]
     scripts = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:

@@ -1,4 +1,8 @@
-"""Inference throughput of the U-Net, side by side: float32 against the machine's default policy.
+"""Inference throughput of the U-Net, side by side: float32 against the policy this machine predicts in.
+
+The policy is :func:`unet_course.accelerator.inference_policy`'s: the precision of
+the way measured fastest for training that size (cached by a training run or
+``unet-course info``), else the rule.
 
 Prediction (``unet_course.evaluate.predict_probabilities``, which the footprints
 work calls window by window) at the laptop size (128 px, base 16) and the full
@@ -20,7 +24,7 @@ import json
 import statistics
 import time
 
-from unet_course.accelerator import configure_accelerator, forward_flops, matmul_rate
+from unet_course.accelerator import configure_accelerator, forward_flops, inference_policy, matmul_rate
 from unet_course.backend import keras, tf
 from unet_course.data import synthetic_tiles
 from unet_course.evaluate import predict_probabilities
@@ -54,18 +58,18 @@ def stats(values):
 
 def bench_size(size, filters, args, peak):
     tiles = synthetic_tiles(args.tiles, size=size, seed=3)
-    default = configure_accelerator(size)["policy"]
+    default = inference_policy(size, filters)
     models = {"float32": model_under("float32", size, filters)}
     if default != "float32":
         models[default] = model_under(default, size, filters)
-    for model in models.values():
-        predict_probabilities(model, tiles, args.batch)          # trace and warm up
+    for name, model in models.items():
+        predict_probabilities(model, tiles, args.batch, precision=name)   # trace and warm up
     wall = {name: [] for name in models}
     cpu = {name: [] for name in models}
     for _ in range(args.repeats):
         for name, model in models.items():
             start, start_cpu = time.perf_counter(), time.process_time()
-            predict_probabilities(model, tiles, args.batch)
+            predict_probabilities(model, tiles, args.batch, precision=name)   # as built, no twin
             wall[name].append(args.tiles / (time.perf_counter() - start))
             cpu[name].append(args.tiles / (time.process_time() - start_cpu))
     megapixels = size * size / 1e6

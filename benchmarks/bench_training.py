@@ -1,33 +1,40 @@
-"""Training throughput, side by side: the seed's way against the package's default, and why.
+"""Training throughput, side by side: the seed's way against the way this machine measured fastest.
 
 The seed loaded every tile into one float32 numpy array and called
 ``model.fit(x, y, batch_size=8)`` in float32 without XLA (Keras' default on a
-CPU). The package streams uint8 tiles through ``make_dataset`` and trains in
-the precision :mod:`unet_course.accelerator` chooses for the machine. This
-script builds one model per way (same seed, same tiles), warms each up, then
-times ``--repeats`` epochs of ``--steps`` batches per way, **interleaved**
-(seed, default, float32 tf.data, XLA, seed, default, ...), so a machine that
-slows down mid-run slows every way alike. It prints one JSON object:
+CPU). The package measures, on first use, which way trains fastest here
+(:mod:`unet_course.tuning`) and trains that way. This script
+
+1. runs that measurement as a run would (not cached), and records its cost
+   and its choice for a laptop run (``--no-bf16`` leaves bfloat16 out, as on
+   a CPU without native bfloat16, to show the choice on either kind of CPU);
+2. builds one model per way (same seed, same tiles), warms each up, then
+   times ``--repeats`` epochs of ``--steps`` batches per way, **interleaved**
+   (seed, chosen, float32 tf.data, bfloat16, XLA, seed, ...), so a machine that
+   slows down mid-run slows every way alike. It prints one JSON object:
 
 - the median and spread (min, max) of images per second of each way, by the
   wall clock and per CPU-second (the second stays meaningful on a shared machine);
-- the ratio default / seed, run by run and its median;
+- the ratio chosen / seed, run by run and its median;
 - the FLOPs per image (forward and training), the machine's measured matrix
   product rate in float32 and bfloat16, and the fraction of it each way reaches;
 - XLA's compile time, as a separate figure;
-- the whole-process time of a short ``unet-course train`` run (1 epoch of the
-  laptop profile's data) with the default settings and with the seed's
-  (``--precision float32 --xla off``): what a student waits for.
+- the machine's load average before and after;
+- optionally (``--process``) the whole-process time of a short ``unet-course
+  train`` run (1 epoch of the laptop profile's data) with the defaults and
+  with the seed's settings (``--precision float32 --xla off``).
 
 ::
 
     python benchmarks/bench_training.py                      # 128 px, base 16 (the laptop profile)
-    python benchmarks/bench_training.py --size 256 --filters 32 --no-process
+    python benchmarks/bench_training.py --no-bf16            # as on a CPU without native bfloat16
+    python benchmarks/bench_training.py --size 256 --filters 32
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -37,7 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_course.accelerator import configure_accelerator, forward_flops, matmul_rate
+from unet_course import tuning
+from unet_course.accelerator import _default_build, configure_accelerator, cpu_flags, forward_flops, matmul_rate
 from unet_course.backend import keras, tf
 from unet_course.data import make_dataset, synthetic_tiles
 from unet_course.model import build_unet
@@ -54,7 +62,11 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per way (default 5)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-xla", action="store_true", help="leave out the XLA way")
-    parser.add_argument("--no-process", action="store_true", help="leave out the whole-process runs")
+    parser.add_argument("--no-bf16", action="store_true",
+                        help="measure and compare as on a CPU without native bfloat16")
+    parser.add_argument("--run-steps", type=int, default=660,
+                        help="the run the choice is made for (default 660: the laptop demo's)")
+    parser.add_argument("--process", action="store_true", help="add the whole-process runs")
     return parser.parse_args(argv)
 
 
@@ -69,29 +81,27 @@ def build(size, filters, seed, policy, jit):
         keras.config.set_dtype_policy(previous)
 
 
-def ways(args, tiles):
+def ways(args, tiles, chosen):
     """``{name: (model, fit_one_epoch)}`` for each way, each warmed up once; and XLA's compile time."""
     x = tiles.images.astype(np.float32) / np.float32(255.0)
     y = tiles.masks[..., None].astype(np.float32)
     dataset = make_dataset(tiles, batch_size=BATCH, shuffle=True, seed=args.seed)
-    default = configure_accelerator(args.size)
-    plan = {
-        "seed_numpy_float32": ("float32", False, lambda m: m.fit(x, y, batch_size=BATCH, epochs=1,
-                                                                   shuffle=True, verbose=0)),
-        "unet_course_default": (default["policy"], default["jit_compile"],
-                                lambda m: m.fit(dataset, epochs=1, shuffle=False, verbose=0)),
-        "tf_data_float32": ("float32", False, lambda m: m.fit(dataset, epochs=1, shuffle=False, verbose=0)),
-    }
+    fits = {"numpy": lambda m: m.fit(x, y, batch_size=BATCH, epochs=1, shuffle=True, verbose=0),
+            "tf.data": lambda m: m.fit(dataset, epochs=1, shuffle=False, verbose=0)}
+    names = ["seed", f"chosen ({chosen})", "float32"]
+    if not args.no_bf16:
+        names.append("bfloat16")
     if not args.no_xla:
-        plan["tf_data_float32_xla"] = ("float32", True, lambda m: m.fit(dataset, epochs=1, shuffle=False, verbose=0))
+        names.append("xla")
     built, first_epoch = {}, {}
-    for name, (policy, jit, fit) in plan.items():
-        model = build(args.size, args.filters, args.seed, policy, jit)
+    for name in names:
+        way = tuning.WAYS[name.split("(")[-1].rstrip(")") if name.startswith("chosen") else name]
+        model = build(args.size, args.filters, args.seed, way.policy, way.jit)
         start = time.perf_counter()
-        fit(model)                                   # traces (and for XLA compiles) the step
+        fits[way.inputs](model)                      # traces (and for XLA compiles) the step
         first_epoch[name] = time.perf_counter() - start
-        built[name] = (model, fit)
-    return built, first_epoch, default
+        built[name] = (model, fits[way.inputs])
+    return built, first_epoch
 
 
 def timed(ways_, repeats, images):
@@ -123,25 +133,35 @@ def whole_process(args, extra):
 
 def main(argv=None):
     args = parse_args(argv)
+    load_before = os.getloadavg()
+    flags = cpu_flags() - (tuning.NATIVE_BF16 if args.no_bf16 else set())
+    names, left_out = tuning.candidate_ways(flags)
+    start = time.perf_counter()
+    measured = tuning.measure_ways(names, _default_build(args.size, args.filters), args.size, BATCH)
+    cost = time.perf_counter() - start
+    chosen, projected, reason = tuning.select_way(measured, args.run_steps)
     tiles = synthetic_tiles(args.steps * BATCH, size=args.size, seed=args.seed)
-    built, first_epoch, default = ways(args, tiles)
+    built, first_epoch = ways(args, tiles, chosen)
     images = args.steps * BATCH
     rates = timed(built, args.repeats, images)
-    forward = forward_flops(built["seed_numpy_float32"][0])
+    forward = forward_flops(built["seed"][0])
     train_flops = 3 * forward
     peaks = {"float32": matmul_rate(dtype="float32"), "bfloat16": matmul_rate(dtype="bfloat16")}
     result = {
-        "benchmark": "U-Net training throughput: the seed's way vs unet_course's default",
+        "benchmark": "U-Net training throughput: the seed's way vs the way measured fastest here",
         "image_size": args.size, "filters": args.filters, "batch_size": BATCH,
         "steps_per_epoch": args.steps, "interleaved_repeats": args.repeats,
-        "default_settings": default,
+        "bf16_left_out": args.no_bf16,
+        "first_use_measurement": {"ways": names, "left_out": left_out, "seconds": round(cost, 1),
+                                  "figures": measured, "chosen_for_run_steps": args.run_steps,
+                                  "chosen": chosen, "projected_run_seconds": projected, "reason": reason},
         "images_per_second_wall": {name: summary(r["wall"]) for name, r in rates.items()},
         "images_per_cpu_second": {name: summary(r["cpu"]) for name, r in rates.items()},
     }
-    seed, ours = rates["seed_numpy_float32"]["wall"], rates["unet_course_default"]["wall"]
+    seed, ours = rates["seed"]["wall"], rates[f"chosen ({chosen})"]["wall"]
     ratios = [o / s for o, s in zip(ours, seed)]
-    result["default_over_seed_wall"] = summary(ratios)
-    result["default_beats_seed_in_every_run"] = all(r > 1 for r in ratios)
+    result["chosen_over_seed_wall"] = summary(ratios)
+    result["chosen_at_least_seed_in_every_run"] = all(r >= 1 for r in ratios)
     result["gflop_per_image"] = {"forward": round(forward / 1e9, 3), "training_step": round(train_flops / 1e9, 3)}
     result["matmul_gflops"] = {k: round(v, 1) for k, v in peaks.items()}
     result["fraction_of_matmul_rate"] = {
@@ -149,17 +169,19 @@ def main(argv=None):
                for dtype, peak in peaks.items()}
         for name, r in rates.items()
     }
-    if "tf_data_float32_xla" in built:
-        steady = images / statistics.median(rates["tf_data_float32_xla"]["wall"])
-        result["xla_compile_seconds"] = round(first_epoch["tf_data_float32_xla"] - steady, 1)
+    if "xla" in built:
+        steady = images / statistics.median(rates["xla"]["wall"])
+        result["xla_compile_seconds"] = round(first_epoch["xla"] - steady, 1)
     result["first_epoch_seconds"] = {k: round(v, 1) for k, v in first_epoch.items()}
-    if not args.no_process:
+    if args.process:
         result["whole_process_seconds_1_epoch_laptop"] = {
             "default": whole_process(args, []),
             "seed_settings": whole_process(args, ["--precision", "float32", "--xla", "off"]),
         }
-    result.update(device=default["device"], tensorflow_version=tf.__version__,
-                  keras_version=keras.__version__)
+    result.update(device=configure_accelerator(args.size)["device"], tensorflow_version=tf.__version__,
+                  keras_version=keras.__version__,
+                  load_average={"before": [round(v, 1) for v in load_before],
+                                "after": [round(v, 1) for v in os.getloadavg()]})
     print(json.dumps(result, indent=2))
 
 

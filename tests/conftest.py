@@ -7,6 +7,7 @@ import functools
 import os
 import shutil
 import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -16,6 +17,9 @@ import pytest
 REAL_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "real_sample"
 #: The 160 real labelled tiles (128 training, 32 validation) in the seed's format, when present.
 REAL_TILES = REAL_SAMPLE.parent / "real_tiles"
+
+# The speed measurements a test run makes go to a folder of its own, never the user's cache.
+os.environ.setdefault("UNET_COURSE_CACHE_DIR", tempfile.mkdtemp(prefix="unet-course-cache-"))
 
 
 def write_raster(path, bands: np.ndarray, dtype="float32", georeferenced=True) -> Path:

@@ -8,7 +8,8 @@ real sandbox (bubblewrap), on a real local Dask cluster (loopback). Then
 ``nbgrader generate_feedback`` and ``nbgrader export`` run as usual, and:
 
 - every student has exactly the expected score (export's ``grades.csv``);
-- each zoo submission's feedback page says what happened, in one line;
+- each zoo submission's feedback page says what happened, in one line (a
+  limit hit or a repaired structure: exactly one grading note);
 - the tamperers, and only they, are flagged in the gradebook;
 - the gradebook passes SQLite's integrity check and its stored test cells
   are unchanged; no solution, gradebook or other student's work leaked into
@@ -31,8 +32,11 @@ import nbformat
 import pytest
 
 from unet_course import grading
+from unet_course.grading.autograde.limits import NOTEBOOK_OUTPUT_CELLS
 
 from _autograde_course import make_course
+from _zoo_limits import limit_cases
+from _zoo_verdict import zoo as verdict_zoo
 from test_nbgrader_e2e import ROOT, SCRIPTS, WRONG, _env, expected_scores, nbgrader, submissions
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -42,6 +46,7 @@ POINTS = grading.ITEMS[A1]
 TOTAL = grading.total_points(A1)
 CHANGED = "the grading environment was changed by this notebook"
 CELL_TIMEOUT = 25
+OUTPUT_KB = 256
 
 
 def _listener():
@@ -100,20 +105,21 @@ def zoo(solution, course, port):
         end = next(i for i, m in enumerate(meta) if m.get("grade_id") == grade_id)
         return sum(m.get("points", 0) for m in meta[:end + 1] if m.get("grade"))
 
-    half = upto("test_building_fraction")
     last = [c.metadata["nbgrader"]["grade_id"] for c in solution.cells
             if c.metadata.get("nbgrader", {}).get("grade")][-1]
-    return {
+    return {**verdict_zoo(solution, nbformat.read(str(course / "assignments" / A1 / f"{A1}.ipynb"), as_version=4), POINTS, TOTAL),
         "syntax-error": (_edit(solution, "positive_class_weight", lambda nb, i: setattr(
             nb.cells[i], "source", "def positive_class_weight(masks):\n    return (")),
             TOTAL - POINTS["positive_class_weight"], "SyntaxError"),
+        # A limit costs the one cell that hit it (issue 20, item 9): these cells are not graded
+        # themselves, so the time-outs and the memory bomb (once scored up to the cell) lose nothing.
         "infinite-loop": (_insert_after(solution, "test_building_fraction", "while True:\n    pass"),
-                          half, "Stopped by the cell time limit"),
+                          TOTAL, "interrupted at the cell time limit"),
         "sleeps-forever": (_insert_after(solution, "test_building_fraction",
-                                         "import time\ntime.sleep(10**6)"), half, "Stopped by the cell time limit"),
+                                         "import time\ntime.sleep(10**6)"), TOTAL, "interrupted at the cell time limit"),
         "memory-bomb": (_insert_after(solution, "test_all_background_accuracy",
                                       "x = []\nwhile True:\n    x.append(bytearray(10**8))"),
-                        upto("test_all_background_accuracy"), "Stopped by the memory limit"),
+                        TOTAL, "ran out of memory"),
         "os-exit": (_insert_after(solution, "test_building_fraction", "import os\nos._exit(1)"),
                     TOTAL, "The kernel stopped in cell"),
         "deleted-test-cell": (_edit(solution, "test_positive_class_weight", first), TOTAL,
@@ -128,22 +134,29 @@ def zoo(solution, course, port):
         "renamed-function": (_edit(solution, "positive_class_weight", lambda nb, i: setattr(
             nb.cells[i], "source", nb.cells[i].source.replace("def positive_class_weight", "def class_weight"))),
             TOTAL - POINTS["positive_class_weight"], "NameError"),
+        # The five tamperers below change the kernel's grading objects (the checks, the exception
+        # handler, AssertionError, numpy, gc's walk). The checks now run in the grader on the
+        # kernel's data, so none of that reaches a verdict: each earns what its (correct) functions
+        # answer, the full marks, and is still flagged for the instructor (issue 20's policy). Before,
+        # the test cells after the change scored 0 because the verdict was computed in the kernel.
         "checks-replaced": (_insert_after(solution, "test_binarize_label",
                                           "from unet_course import grading\nfor n in dir(grading):\n"
                                           "    if n.startswith('check_'):\n"
                                           "        setattr(grading, n, lambda *a, **k: None)"),
-                            upto("test_binarize_label"), CHANGED),
+                            TOTAL, CHANGED),
         "custom-exception-handler": (_insert_after(solution, "setup",
                                                    "get_ipython().set_custom_exc((BaseException,), "
-                                                   "lambda *a, **k: None)"), 0, CHANGED),
+                                                   "lambda *a, **k: None)"), TOTAL, CHANGED),
         "patched-assert": (_insert_after(solution, "setup", "import builtins\n"
                                          "builtins.AssertionError = type('AssertionError', (Exception,), {})"),
-                           0, CHANGED),
-        "patched-numpy": (_insert_after(solution, "setup", "np.array_equal = lambda *a, **k: True"), 0, CHANGED),
+                           TOTAL, CHANGED),
+        "patched-numpy": (_insert_after(solution, "setup", "np.array_equal = lambda *a, **k: True"), TOTAL, CHANGED),
+        # Still 0, for a new reason: a transformer that drops every expression statement drops the
+        # grader's requests too, so the kernel never answers, and no answer earns nothing.
         "ast-transformer": (_insert_after(solution, "setup", "import ast\nclass Drop(ast.NodeTransformer):\n"
                                           "    def visit_Expr(self, node):\n        return None\n"
                                           "get_ipython().ast_transformers.append(Drop())"), 0, CHANGED),
-        "gc-walk": (_insert_after(solution, "setup", "import gc\nlen(gc.get_objects())"), 0, CHANGED),
+        "gc-walk": (_insert_after(solution, "setup", "import gc\nlen(gc.get_objects())"), TOTAL, CHANGED),
         "reads-solutions": (_insert_after(solution, "setup", leak), TOTAL, None),
         "writes-gradebook": (_insert_after(solution, "setup", sql.format(
             q="UPDATE grade SET manual_score = 0")), TOTAL, None),
@@ -155,14 +168,15 @@ def zoo(solution, course, port):
         "network": (_insert_after(solution, "setup", f"import socket\ntry:\n"
                                   f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).send(b'hi')\n"
                                   f"except OSError as e:\n    print('blocked', e)"), TOTAL, None),
+        # The output cap now cuts and goes on, with its own line (item 9): the score was and stays full.
         "prints-100mb-lines": (_insert_after(solution, last,
                                              "for i in range(10**6):\n    print('x' * 99)"),
-                               TOTAL, "Stopped by the output limit"),
+                               TOTAL, "more than the output limit"),
         "prints-100mb-one-line": (_insert_after(solution, last,
-                                                "print('x' * 10**8)"), TOTAL, "Stopped by the output limit"),
+                                                "print('x' * 10**8)"), TOTAL, "more than the output limit"),
         "not-json": (b"\x89PNG\r\n\x1a\n\x00\x00garbage", 0, "is not a notebook"),
         "truncated-json": (b'{"cells": [', 0, "is not a notebook"),
-    }
+    } | limit_cases(solution)
 
 
 @pytest.fixture(scope="module")
@@ -188,14 +202,14 @@ def graded(tmp_path_factory):
     with sqlite3.connect(course / "gradebook.db") as db:
         cells_before = db.execute("SELECT name, source FROM source_cell ORDER BY name").fetchall()
     run = autograde(course, "--workers", "2", "--cell-timeout", str(CELL_TIMEOUT),
-                    "--notebook-timeout", "300", "--memory", "3072", "--output-kb", "256")
+                    "--notebook-timeout", "300", "--memory", "3072", "--output-kb", str(OUTPUT_KB))
     stop.set()
     nbgrader(course, "generate_feedback", A1, "--force")
     nbgrader(course, "export")
     with open(course / "grades.csv", newline="") as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
     return {"course": course, "run": run, "rows": rows, "expected": expected, "words": words,
-            "seen": seen, "cells_before": cells_before}
+            "seen": seen, "cells_before": cells_before, "solution": plain["solution"]}
 
 
 def autograde(course, *args):
@@ -219,6 +233,18 @@ def test_feedback_says_what_happened(graded):
         assert page.is_file(), f"no feedback for {student}"
         if phrase:
             assert phrase in page.read_text(), f"{student}: {phrase!r} not in its feedback"
+
+
+def test_a_limit_or_a_repair_is_one_line(graded):
+    """The limit and structure cases (and the limit cases of before): exactly one grading note each."""
+    from unet_course.grading.autograde.worker import NOTES_TITLE
+
+    limited = ("infinite-loop", "sleeps-forever", "memory-bomb", "prints-100mb-lines", "prints-100mb-one-line")
+    for student in [*limited, *limit_cases(graded["solution"])]:
+        nb = nbformat.read(str(graded["course"] / "autograded" / student / A1 / f"{A1}.ipynb"), as_version=4)
+        assert nb.cells[0].source.startswith(NOTES_TITLE), student
+        lines = [line for line in nb.cells[0].source.splitlines() if line.startswith("- ")]
+        assert len(lines) == 1 and graded["words"][student] in lines[0], f"{student}: {lines}"
 
 
 def test_tamperers_are_flagged(graded):
@@ -246,10 +272,15 @@ def test_gradebook_and_files_are_intact(graded):
 
 
 def test_output_is_capped(graded):
-    """100 MB printed leaves a graded notebook under 1 MB."""
-    for student in ("prints-100mb-lines", "prints-100mb-one-line"):
-        path = graded["course"] / "autograded" / student / A1 / f"{A1}.ipynb"
-        assert path.stat().st_size < 1 << 20, f"{path}: {path.stat().st_size} bytes"
+    """Every kind of output counted: 100 MB printed or floods of rich output leave a graded notebook
+    under 1 MB; ten cells just under the cell cap, under the notebook's cap."""
+    def size(student):
+        return (graded["course"] / "autograded" / student / A1 / f"{A1}.ipynb").stat().st_size
+
+    for student in ("prints-100mb-lines", "prints-100mb-one-line", "big-print-after-setup", "json-flood",
+                    "display-update-flood"):
+        assert size(student) < 1 << 20, f"{student}: {size(student)} bytes"
+    assert size("floods-many-cells") < (NOTEBOOK_OUTPUT_CELLS * OUTPUT_KB + 128) * 1024
 
 
 def test_rerun_grades_only_what_is_missing(graded):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import linecache
 import math
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from unet_course import grading
 from unet_course.grading.common import Item
 from unet_course.lessons import practice
+from unet_course.lessons.practice.exercise import WIDTH, wrapped
 from unet_course.lessons.blocks import block_parameter_formula
 from unet_course.losses import dice_loss_np
 from unet_course.metrics import confusion_counts, scores_from_counts
@@ -129,7 +131,7 @@ def test_a_blank_answer_says_what_is_missing_and_does_not_raise(name, capsys):
     for answer in (None, ...) + ((blank,) if exercise.kind == "function" else ()):
         exercise.check(answer)
         out = capsys.readouterr().out
-        assert out.startswith("Not answered yet: ") and exercise.task in out, out
+        assert out.startswith("Not answered yet: ") and exercise.task in " ".join(out.split()), out
 
 
 def test_check_reads_the_answer_from_the_notebook_globals(capsys):
@@ -151,9 +153,53 @@ def test_check_reads_the_answer_from_the_notebook_globals(capsys):
 def test_a_function_that_is_no_function_or_crashes_is_reported(capsys):
     exercise = BY_NAME["conv_params"]
     exercise.check(3)
-    assert "needs a function" in capsys.readouterr().out
+    assert "needs a function" in " ".join(capsys.readouterr().out.split())
     exercise.check(lambda k, a, b: 1 / 0)
-    assert "raised ZeroDivisionError: division by zero" in capsys.readouterr().out
+    assert "raised ZeroDivisionError: division by zero" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_students_failing_line_is_shown_when_their_code_raises(capsys):
+    """Like the graded checks: the message names the student's own line, not only "read the traceback"."""
+    source = "def conv_params(k, c_in, c_out):\n    weights = k * k * c_in\n    return weights * c_out / (c_in - c_in)\n"
+    name = "/tmp/ipykernel_1/1234.py"                      # how IPython files a cell for tracebacks
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    namespace = {}
+    exec(compile(source, name, "exec"), namespace)
+    BY_NAME["conv_params"].check(namespace["conv_params"])
+    out = capsys.readouterr().out
+    assert "Your code raised it here:" in out, out
+    assert "return weights * c_out / (c_in - c_in)" in out and "line 3, in conv_params" in out, out
+    assert "exercise.py" not in out and "Traceback" not in out, out
+
+
+def test_text_is_not_a_number():
+    """``dice_missed = "0.9"`` is the right digits in quotes: a string, which the check refuses."""
+    right = BY_NAME["dice_missed"].status(1 - 1 / 10)
+    state, message = BY_NAME["dice_missed"].status(str(1 - 1 / 10))
+    assert right[0] == "correct" and state == "wrong", message
+    assert "should be one number" in message and "quotes make text" in message
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in BY_NAME.items() if e.kind == "function"))
+@pytest.mark.parametrize("returned", [[1, 2], "0.5", {"a": 1}], ids=["list", "text", "dict"])
+def test_a_function_returning_the_wrong_kind_gets_the_checks_message(name, returned):
+    """Never the checker's own error ("Checking found_count failed: TypeError: only 0-dimensional...")."""
+    state, message = BY_NAME[name].status(lambda *args: returned)
+    assert state == "wrong", message
+    assert "Checking" not in message and "TypeError" not in message, message
+    assert "expected" in message or "should" in message, message
+
+
+def test_long_message_lines_wrap_at_spaces_not_inside_words(capsys):
+    exercise = BY_NAME["found_count"]
+    exercise.check(lambda c, m: int(np.sum(c > m)))
+    out = capsys.readouterr().out
+    words = set(exercise.status(lambda c, m: int(np.sum(c > m)))[1].split())
+    assert max(len(line) for line in out.splitlines()) <= WIDTH, out
+    assert set(out.split()) == words, "a word was broken across lines"
+    exercise.check(None)
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= WIDTH
+    assert "x" * 100 in wrapped("  got: " + "x" * 100).splitlines()[-1]   # a longer word stays whole
 
 
 @pytest.mark.parametrize("name", sorted(BY_NAME))
@@ -163,10 +209,10 @@ def test_the_two_hints_differ_and_the_second_call_gives_the_formula(name, capsys
     first, second = exercise.hints
     assert first != second and len(first) > 20 and len(second) > 10
     exercise.hint()
-    assert capsys.readouterr().out == f"Hint: {first}\n"
+    assert capsys.readouterr().out == wrapped(f"Hint: {first}") + "\n"
     exercise.hint()
     exercise.hint()
-    assert capsys.readouterr().out == f"Hint 2 (the formula): {second}\n" * 2
+    assert capsys.readouterr().out == (wrapped(f"Hint 2 (the formula): {second}") + "\n") * 2
 
 
 def _code_pieces(solution):

@@ -12,12 +12,19 @@ Over ``course/*.ipynb`` and ``solutions/**/*.ipynb``:
 Over the lessons ``course/NN_*.ipynb``:
 
 - lessons 01..09 all exist, 05..10 under their agreed file names;
-- the first code cell calls ``unet_course.check_version(`` and reads
-  ``unet_course.profile(``;
+- the first code cell makes the lesson run where it was opened: it calls
+  ``unet_course.setup_runtime(`` (which checks the version and picks the
+  profile) and installs the package when it is missing
+  (``tests/test_setup_runtime.py`` runs it in a fresh environment);
 - a goals section (a markdown heading or bold line with "goal", "objective"
-  or "you will learn") comes before the first code cell;
+  or "you will learn") comes before the first code cell, with a "Before you
+  start" section naming the questions, prerequisites and time (reading and
+  the smoke run, in minutes or seconds);
 - a summary and questions (headings or bold lines with "summary" and
-  "question") come after the last code cell;
+  "question") come after the last code cell of the lesson proper, followed by
+  the "Self-check" quiz: one numbered question per question of
+  ``unet_course.lessons.practice.quiz`` for the lesson, each answered and
+  checked in the code cell under it;
 - the markdown names the graded assignment the lesson points to
   ("Assignment N"; lessons 05..09 the agreed number and title).
 
@@ -62,7 +69,8 @@ def lesson_paths():
 
 
 def all_notebooks():
-    return sorted(COURSE.glob("*.ipynb")) + sorted(SOLUTIONS.glob("**/*.ipynb"))
+    return sorted(COURSE.glob("*.ipynb")) + sorted((ROOT / "course_zh").glob("*.ipynb")) + \
+        sorted(SOLUTIONS.glob("**/*.ipynb"))
 
 
 def _ids(paths):
@@ -148,13 +156,57 @@ def epoch_problems(nb):
 
 
 def first_cell_problems(nb):
-    """The first code cell must check the version and read the profile."""
+    """The first code cell must install the package when missing and call ``setup_runtime``."""
     code = _code(nb)
     if not code:
         return ["no code cell"]
     source = code[0].source
-    return [f"first code cell does not call {call}"
-            for call in ("unet_course.check_version(", "unet_course.profile(") if call not in source]
+    return [f"first code cell does not {what}" for what, call in (
+        ("call unet_course.setup_runtime(", "unet_course.setup_runtime("),
+        ("install the package when it is missing", '"pip", "install"'),
+    ) if call not in source]
+
+
+_SELF_CHECK = re.compile(r"^#{1,6}\s+self-check", re.IGNORECASE | re.MULTILINE)
+
+
+def _self_check_start(nb):
+    """Index of the markdown cell that opens the self-check quiz, or ``len(nb.cells)``."""
+    return next((n for n, cell in enumerate(nb.cells)
+                 if cell.cell_type == "markdown" and _SELF_CHECK.search(cell.source)), len(nb.cells))
+
+
+def header_problems(nb):
+    """A 'Before you start' section before the first code cell: questions, prerequisites, time."""
+    kinds = [cell.cell_type for cell in nb.cells]
+    top = " ".join(cell.source for cell in nb.cells[:kinds.index("code")] if cell.cell_type == "markdown") \
+        if "code" in kinds else ""
+    if "## Before you start" not in top:
+        return ["no 'Before you start' section before the first code cell"]
+    problems = [f"'Before you start' names no {word}" for word in ("Questions", "Prerequisites", "Time")
+                if f"**{word}.**" not in top]
+    if not re.search(r"Reading: about \d+ min", top) or not re.search(r"`smoke` profile \d+ (s|min)", top):
+        problems.append("'Before you start' gives no reading time and smoke run time")
+    return problems
+
+
+def quiz_problems(nb, questions):
+    """The self-check: each quiz question asked in markdown, then set and checked in the cell under it."""
+    start = _self_check_start(nb)
+    if start == len(nb.cells):
+        return ["no 'Self-check' heading"]
+    cells = nb.cells[start:]
+    text = " ".join(cell.source for cell in cells if cell.cell_type == "markdown")
+    code = [cell.source for cell in cells if cell.cell_type == "code"]
+    problems = []
+    for k, name in enumerate(questions, start=1):
+        if f"**{k}.**" not in text:
+            problems.append(f"the self-check does not ask question {k}")
+        if not any(re.search(rf"^{name} = ", c, re.MULTILINE) and f".{name}.check()" in c for c in code):
+            problems.append(f"no cell sets {name} and calls .{name}.check()")
+    if len(code) != len(questions):
+        problems.append(f"the self-check has {len(code)} code cells for {len(questions)} questions")
+    return problems
 
 
 _HEADING = re.compile(r"^\s*(#{1,6}\s+.*|\*\*.*\*\*.*)$", re.MULTILINE)
@@ -166,8 +218,8 @@ def _headings(cells):
 
 
 def section_problems(nb):
-    """Goals before the first code cell; summary and questions after the last one."""
-    kinds = [cell.cell_type for cell in nb.cells]
+    """Goals before the first code cell; summary and questions after the last one (before the self-check)."""
+    kinds = [cell.cell_type for cell in nb.cells[:_self_check_start(nb)]]
     if "code" not in kinds:
         return ["no code cell"]
     first = kinds.index("code")
@@ -223,8 +275,11 @@ def test_committed_clean(path):
 @pytest.mark.parametrize("path", lesson_paths(), ids=_ids(lesson_paths()))
 def test_lesson_structure(path):
     nb = read(path)
-    problems = first_cell_problems(nb) + section_problems(nb) + \
-        assignment_problems(nb, int(path.name[:2]))
+    from unet_course.lessons.practice import quiz
+
+    lesson = int(path.name[:2])
+    problems = first_cell_problems(nb) + header_problems(nb) + section_problems(nb) + \
+        quiz_problems(nb, sorted(vars(quiz.for_lesson(lesson)))) + assignment_problems(nb, lesson)
     kernel = nb.metadata.get("kernelspec", {}).get("name")
     if kernel not in (None, "python3"):
         problems.append(f"kernelspec {kernel!r}: use 'python3' so CI's kernel runs it")
@@ -243,9 +298,14 @@ def _nb(*cells):
 
 GOOD = _nb(
     "# Lesson\n## Goals\n- one idea",
-    'code:import unet_course\nunet_course.check_version("0.1")\nprof = unet_course.profile()',
+    "## Before you start\n- **Questions.** Why?\n- **Prerequisites.** None.\n"
+    "- **Time.** Reading: about 3 min; `smoke` profile 20 s.",
+    'code:import unet_course\nif missing:\n    subprocess.run(["pip", "install", "x"])\n'
+    'prof = unet_course.setup_runtime("0.1", lesson=1)',
     "code:%matplotlib inline\nmodel.fit(ds, epochs=prof.epochs)\ntrain_unet(prof, d, epochs=prof.epochs // 2)",
     "## Summary\nIt works.\n\n**Questions**\n1. Why?\n\nAssignment 3 \"The U-Net's blocks\".",
+    "## Self-check\n**1.** Which?\n- (a) this\n- (b) that",
+    "code:quiz_1 = None\nself_check.quiz_1.check()",
 )
 
 
@@ -254,7 +314,9 @@ def test_rules_accept_a_good_lesson():
     assert javascript_problems(GOOD) == []
     assert epoch_problems(GOOD) == []
     assert first_cell_problems(GOOD) == []
+    assert header_problems(GOOD) == []
     assert section_problems(GOOD) == []
+    assert quiz_problems(GOOD, ["quiz_1"]) == []
     assert assignment_problems(GOOD, 5) == []
     assert assignment_problems(GOOD, 1) == []
 
@@ -285,8 +347,22 @@ def test_rules_catch_hard_coded_epochs(source):
 
 
 def test_rules_catch_a_missing_first_cell_call():
-    nb = _nb("code:import unet_course\nprof = unet_course.profile()")
-    assert first_cell_problems(nb) == ["first code cell does not call unet_course.check_version("]
+    nb = _nb('code:import unet_course\nunet_course.check_version("0.1")\nprof = unet_course.profile()')
+    assert first_cell_problems(nb) == ["first code cell does not call unet_course.setup_runtime(",
+                                       "first code cell does not install the package when it is missing"]
+
+
+def test_rules_catch_a_missing_header_and_quiz():
+    nb = _nb("# Lesson\n## Goals", "code:x = 1", "## Summary\n## Questions")
+    assert header_problems(nb) == ["no 'Before you start' section before the first code cell"]
+    assert quiz_problems(nb, ["quiz_1"]) == ["no 'Self-check' heading"]
+    nb = _nb("## Before you start\n- **Questions.** Why?\n- **Time.** soon", "code:x = 1",
+             "## Self-check\n**1.** Which?", "code:quiz_1 = None")
+    assert header_problems(nb) == ["'Before you start' names no Prerequisites",
+                                   "'Before you start' gives no reading time and smoke run time"]
+    assert quiz_problems(nb, ["quiz_1", "quiz_2"]) == [
+        "no cell sets quiz_1 and calls .quiz_1.check()", "the self-check does not ask question 2",
+        "no cell sets quiz_2 and calls .quiz_2.check()", "the self-check has 1 code cells for 2 questions"]
 
 
 def test_rules_catch_missing_sections():

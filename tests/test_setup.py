@@ -55,6 +55,8 @@ def test_the_other_make_targets_resolve():
     assert "unet_course.grading.release" in make_dry_run("assignments")
     assert "UNET_COURSE_PROFILE=full" in make_dry_run("course-full")
     assert "benchmarks/" in make_dry_run("bench")
+    site = make_dry_run("site")
+    assert "sphinx-build" in site and "tests/test_site.py" in site
 
 
 def test_ci_runs_the_readmes_test_command(tmp_path):
@@ -89,6 +91,7 @@ def test_environment_yml_lists_the_same_dependencies():
     wanted = requirement_names(project["dependencies"])
     wanted |= requirement_names(project["optional-dependencies"]["dev"])
     wanted |= requirement_names(project["optional-dependencies"]["cpu"])
+    wanted |= requirement_names(project["optional-dependencies"]["docs"])
     env = (ROOT / "environment.yml").read_text()
     listed = set(re.findall(r"^\s*-\s+([A-Za-z][A-Za-z0-9_.-]*)", env, flags=re.M))
     missing = wanted - {name.lower() for name in listed}

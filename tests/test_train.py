@@ -205,17 +205,24 @@ def test_forward_flops_counts_each_convolution_by_hand():
     assert accelerator.forward_flops(build_unet((128, 128, 3), filters=16)) / 1e9 == pytest.approx(1.516, abs=0.001)
 
 
-def test_a_slow_machine_is_told_at_the_start_of_the_run(monkeypatch, capsys):
-    from unet_course import profile
-    from unet_course.model import build_unet
-    model = build_unet((64, 64, 3), filters=4)
-    accel = {"gpus": 0, "policy": "float32", "jit_compile": False}
-    monkeypatch.setattr(train, "matmul_rate", lambda dtype: 1000.0)
-    fast = train.announce_estimate(model, profile("laptop"), accel, 1000)
-    assert "should take about" in capsys.readouterr().out
-    monkeypatch.setattr(train, "matmul_rate", lambda dtype: 0.01)
-    slow = train.announce_estimate(model, profile("laptop"), accel, 1000)
-    out = capsys.readouterr().out
-    assert slow > fast * 1000 and "slower than the profile assumes" in out
-    expected = accelerator.forward_flops(model) * 1000 * 3.25 / (0.01e9 * 0.9) / 60
-    assert slow == pytest.approx(expected)
+def test_a_run_trains_the_way_the_cache_chose_and_records_it(splits, tmp_path, monkeypatch):
+    """A measured choice of the seed's way (numpy arrays into fit) is what the run uses and records."""
+    from unet_course import tuning
+
+    monkeypatch.setenv(tuning.CACHE_ENV, str(tmp_path / "cache"))
+    for name in (accelerator.PRECISION_ENV, accelerator.XLA_ENV):
+        monkeypatch.delenv(name, raising=False)
+    prof = replace(QUICK, epochs=1, measure_speed=True)
+    key, described = tuning.machine_key(tuning.cpu_model(), accelerator.cpu_flags(), __import__("os").cpu_count(),
+                                        [], tf.__version__, prof.image_size, prof.base_filters, prof.batch_size)
+    steps = {"seed": {"step_seconds": [0.1, 0.1], "trace_seconds": 1.0},
+             "float32": {"step_seconds": [0.2, 0.2], "trace_seconds": 1.0}}
+    tuning.remember(key, {"key": described, "figures": steps, "left_out": {}, "xla_measured": True,
+                          "measured_at": "2026-12-04T00:00:00", "cost_seconds": 2.0})
+    result = train.train_unet(prof, tmp_path / "run", data=splits, verbose=0)
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert (info["way"], info["inputs"], info["policy"]) == ("seed", "numpy", "float32")
+    assert info["measurement"]["figures"] == steps and info["measurement"]["run_steps"] == 2
+    assert "measured fastest" in info["reason"] and result.metadata["status"] == "finished"
+    augmented = train.run_accelerator(prof, steps=2, augment=True)
+    assert augmented["inputs"] == "tf.data" and augmented["way"] == "float32"

@@ -101,7 +101,8 @@ def test_plot_error_maps_draws_error_map_and_legend(tmp_path):
     shown = fig.axes[2].images[0].get_array()
     np.testing.assert_array_equal(shown, viz.error_map(tiles.images[2], tiles.masks[2], probs[2] > 0.5))
     labels = [text.get_text() for text in fig.legends[0].get_texts()]
-    assert labels == [viz.ERROR_LABELS[key] for key in ("tp", "fp", "fn", "tn")]
+    assert labels == [viz.ERROR_LABELS["tp"], viz.ERROR_LABELS["fp"] + " (hatched)", viz.ERROR_LABELS["fn"],
+                      viz.ERROR_LABELS["tn"], "outline: true building"]
     assert fig.axes[2].get_title() == "error map, Dice 0.50"  # tp 1/4, fp 1/4, fn 1/4 of the tile
     path = tmp_path / "error_maps.png"
     fig.savefig(path, dpi=60)

@@ -13,6 +13,7 @@ used (:mod:`unet_course.backend`).
 The core, in the order the lessons teach it:
 
 - :mod:`unet_course.profiles`      -- smoke / laptop / full settings (every lesson)
+- :mod:`unet_course.setup_runtime` -- the first cell: install when missing, pick the profile for the machine (every lesson)
 - :mod:`unet_course.validate`      -- the shared argument checks: whole numbers, probabilities (every lesson)
 - :mod:`unet_course.source`        -- ``show_source``: the package's code, shown in the lesson (every lesson)
 - :mod:`unet_course.backend`       -- TensorFlow and Keras, imported once and quietly (lessons 3-10)
@@ -20,7 +21,9 @@ The core, in the order the lessons teach it:
 - :mod:`unet_course.losses`        -- BCE, weighted BCE, Dice, BCE + Dice (lessons 2, 3)
 - :mod:`unet_course.model`         -- encoder, bottleneck, decoder blocks, the U-Net (lessons 4-6)
 - :mod:`unet_course.rundir`        -- the run folder: its files, readers and writers (lesson 7)
-- :mod:`unet_course.accelerator`   -- precision and XLA chosen for the machine, or forced (lesson 7)
+- :mod:`unet_course.accelerator`   -- precision, XLA and input path chosen for the machine, or forced (lesson 7)
+- :mod:`unet_course.tuning`        -- the ways to train, measured on first use and cached per machine (lesson 7)
+- :mod:`unet_course.estimate`      -- how long a run will take, from its own steps (lesson 7)
 - :mod:`unet_course.train`         -- the seed's training recipe with callbacks (lessons 4, 5, 7)
 - :mod:`unet_course.metrics`       -- confusion counts, Dice, IoU, precision, recall (lessons 2, 8)
 - :mod:`unet_course.evaluate`      -- predictions, test-metric tables against the seed (lesson 8)
@@ -49,15 +52,19 @@ from unet_course.profiles import Profile, profile
 
 __version__ = "0.1.0"
 
-__all__ = ["Profile", "profile", "check_version", "show_source", "__version__"]
+__all__ = ["Profile", "profile", "check_version", "setup_runtime", "show_source", "__version__"]
 
 
 def __getattr__(name):
-    """``unet_course.show_source``, loaded on first use so ``import unet_course`` stays light."""
+    """``show_source`` and ``setup_runtime``, loaded on first use so ``import unet_course`` stays light."""
     if name == "show_source":
         from unet_course.source import show_source
 
         return show_source
+    if name == "setup_runtime":
+        from unet_course.setup_runtime import setup_runtime
+
+        return setup_runtime
     raise AttributeError(f"module 'unet_course' has no attribute {name!r}")
 
 

@@ -32,11 +32,11 @@ Examples
 from __future__ import annotations
 
 import os
-import platform
+import weakref
 from pathlib import Path
 
-__all__ = ["PRECISIONS", "cpu_flags", "choose_settings", "configure_accelerator", "forward_flops",
-           "matmul_rate", "estimated_training_seconds"]
+__all__ = ["PRECISIONS", "cpu_flags", "choose_settings", "configure_accelerator", "inference_policy",
+           "inference_model", "forward_flops", "matmul_rate"]
 
 PRECISION_ENV = "UNET_COURSE_PRECISION"
 XLA_ENV = "UNET_COURSE_XLA"
@@ -107,24 +107,182 @@ def choose_settings(gpus, capability, cpu_flags, image_size, precision=None, xla
     return {"policy": policy, "mixed_precision": policy != "float32", "jit_compile": jit, "reason": reason}
 
 
-def configure_accelerator(image_size=256, precision=None, xla=None):
-    """What this machine should train a run of ``image_size`` px tiles with (lesson 7).
-
-    Returns :func:`choose_settings`'s dict plus ``device`` (a description) and
-    ``gpus``. The Keras policy is not changed here: :func:`unet_course.train.compiled_unet`
-    builds the model under ``policy`` and restores the global one.
-    """
-    from unet_course.backend import tf
+def _device(tf):
+    """``(gpus, capability, description)`` of this machine."""
+    from unet_course.tuning import cpu_model
 
     gpus = tf.config.list_physical_devices("GPU")
-    capability, device = None, f"CPU {platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+    capability, device = None, f"CPU {cpu_model()} ({os.cpu_count()} cores)"
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
         capability = tuple(details.get("compute_capability") or (0, 0))
         device = (f"{len(gpus)} x {details.get('device_name', 'GPU')} "
                   f"(compute capability {capability[0]}.{capability[1]})")
-    settings = choose_settings(len(gpus), capability, cpu_flags(), image_size, precision, xla)
-    return {"device": device, "gpus": len(gpus), **settings}
+    return gpus, capability, device
+
+
+def configure_accelerator(image_size=256, precision=None, xla=None, *, filters=None, batch_size=8,
+                          run_steps=None, numpy_inputs=True, retune=False, flags=None, build=None,
+                          say=print):
+    """What this machine should train a run of ``image_size`` px tiles with (lesson 7).
+
+    Without ``filters`` (or on a GPU, or when the user forces a setting) this
+    is the rule, :func:`choose_settings`. With ``filters`` (the run's size:
+    ``image_size``, ``filters``, ``batch_size``) the ways of
+    :mod:`unet_course.tuning` are measured on first use, cached, and the
+    fastest for a run of ``run_steps`` steps is chosen (``retune=True``
+    measures again; ``flags`` replaces this CPU's flags, for benchmarks;
+    ``build(policy, jit)`` makes the models to time, default the course's U-Net).
+
+    Returns :func:`choose_settings`'s dict plus ``device``, ``gpus``,
+    ``inputs`` (``"tf.data"`` or ``"numpy"``), ``way`` (a key of
+    :data:`unet_course.tuning.WAYS`, None for the rule) and ``measurement``
+    (the figures the choice rests on, None for the rule). The Keras policy is
+    not changed here: :func:`unet_course.train.compiled_unet` builds the model
+    under ``policy`` and restores the global one.
+    """
+    from unet_course.backend import tf
+
+    gpus, capability, device = _device(tf)
+    flags = cpu_flags() if flags is None else set(flags)
+    settings = choose_settings(len(gpus), capability, flags, image_size, precision, xla)
+    forced = _forced(precision, PRECISION_ENV, PRECISIONS) or _forced(xla, XLA_ENV, ("on", "off"))
+    base = {"device": device, "gpus": len(gpus), **settings, "inputs": "tf.data", "way": None,
+            "measurement": None}
+    if filters is None or gpus or forced:
+        return base
+    return {**base, **_measured_choice(tf, image_size, filters, batch_size, run_steps or 1000,
+                                       numpy_inputs, retune, flags, build, say)}
+
+
+def _default_build(image_size, filters):
+    """``build(policy, jit)``: the course's U-Net of this size, compiled the course's way."""
+    def build(policy, jit):
+        from unet_course.backend import keras
+        from unet_course.model import build_unet
+        from unet_course.train import compile_unet
+
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(policy)
+        try:   # not seeded: a new global seed would make the models built before it trace again
+            return compile_unet(build_unet((image_size, image_size, 3), filters=filters), jit_compile=jit)
+        finally:
+            keras.config.set_dtype_policy(previous)
+    return build
+
+
+def _measured_choice(tf, image_size, filters, batch_size, run_steps, numpy_inputs, retune, flags,
+                     build, say):
+    """The measured way for this run: from the cache, or measured now and cached."""
+    import datetime
+    import time
+
+    from unet_course import tuning
+
+    key, described = tuning.machine_key(tuning.cpu_model(), flags, os.cpu_count(), [], tf.__version__,
+                                        image_size, filters, batch_size)
+    entry = None if retune else tuning.cached_measurement(key, say=say)
+    build = build or _default_build(image_size, filters)
+    changed = entry is None
+    if entry is None:
+        names, left_out = tuning.candidate_ways(flags)
+        say(f"Measuring the fastest way to train {image_size} px tiles, base {filters} filters, on this "
+            f"machine ({', '.join(names)}: a trace and 9 steps of each, once, then cached; 40-50 s on "
+            "the busy 2-core CPU we measured)...")
+        start = time.perf_counter()
+        figures = tuning.measure_ways(names, build, image_size, batch_size)
+        entry = {"key": described, "figures": figures, "left_out": left_out, "xla_measured": False,
+                 "measured_at": datetime.datetime.now().isoformat(timespec="seconds"),
+                 "cost_seconds": round(time.perf_counter() - start, 1)}
+    best_steps = min(sorted(f["step_seconds"])[len(f["step_seconds"]) // 2] for f in entry["figures"].values())
+    if not entry["xla_measured"] and best_steps * run_steps >= tuning.XLA_MIN_RUN_SECONDS:
+        say(f"This run is long (about {best_steps * run_steps / 60:.0f} min): measuring XLA too "
+            "(its compile takes tens of seconds)...")
+        start = time.perf_counter()
+        entry["figures"].update(tuning.measure_ways(["xla"], build, image_size, batch_size))
+        entry["left_out"].pop("xla", None)
+        entry.update(xla_measured=True, cost_seconds=round(entry["cost_seconds"] + time.perf_counter() - start, 1))
+        changed = True
+    path = tuning.remember(key, entry) if changed else tuning.cache_path()
+    way, projected, reason = tuning.select_way(entry["figures"], run_steps, numpy_inputs=numpy_inputs)
+    chosen = tuning.WAYS[way]
+    return {"policy": chosen.policy, "mixed_precision": chosen.policy != "float32", "jit_compile": chosen.jit,
+            "inputs": chosen.inputs, "way": way, "reason": reason,
+            "measurement": {**entry, "run_steps": run_steps, "projected_run_seconds": projected,
+                            "cache": str(path)}}
+
+
+def inference_policy(image_size, filters, batch_size=8, precision=None):
+    """The dtype policy to predict with: the one measured fastest for training this size (lesson 8).
+
+    From the cached measurement of this machine for this size (XLA left out:
+    prediction does not compile); without one, the rule of :func:`choose_settings`.
+    ``precision`` or ``UNET_COURSE_PRECISION`` forces it.
+    """
+    from unet_course import tuning
+    from unet_course.backend import tf
+
+    forced = _forced(precision, PRECISION_ENV, PRECISIONS)
+    if forced:
+        return forced
+    gpus, capability, _ = _device(tf)
+    flags = cpu_flags()
+    if not gpus:
+        key, _ = tuning.machine_key(tuning.cpu_model(), flags, os.cpu_count(), [], tf.__version__,
+                                    image_size, filters, batch_size)
+        entry = tuning.cached_measurement(key, say=lambda _: None)
+        if entry:
+            figures = {n: f for n, f in entry["figures"].items() if not tuning.WAYS[n].jit}
+            return tuning.WAYS[tuning.select_way(figures, 1000)[0]].policy
+    return choose_settings(len(gpus), capability, flags, image_size)["policy"]
+
+
+_TWINS = weakref.WeakKeyDictionary()
+_NOT_UNETS = weakref.WeakSet()
+
+
+def _unet_size(model):
+    """``(image_size, filters, policy)`` of a course U-Net, from its input and its first convolution."""
+    first = next((layer for layer in model.layers if type(layer).__name__ == "Conv2D"), None)
+    shape = tuple(model.input_shape)
+    if first is None or len(shape) != 4 or shape[1] is None or shape[1] != shape[2]:
+        return None
+    return shape[1], first.filters, first.dtype_policy.name
+
+
+def inference_model(model, precision=None):
+    """``model``, or its twin under this machine's measured policy, holding the same weights (lesson 8).
+
+    :func:`unet_course.evaluate.predict_probabilities` and ``unet-course
+    predict`` predict with it. The twin is the course's ``build_unet`` of the
+    same size rebuilt under :func:`inference_policy`; it is made once per model
+    and given the model's current weights at every call. A model that is not
+    the course's U-Net (other layers) is returned unchanged.
+    """
+    from unet_course.backend import keras
+    from unet_course.model import build_unet
+
+    size = _unet_size(model)
+    if size is None or model in _NOT_UNETS:
+        return model
+    policy = inference_policy(size[0], size[1], precision=precision)
+    if size[2] == policy:
+        return model
+    twin = _TWINS.get(model)
+    if twin is None or _unet_size(twin)[2] != policy:
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(policy)
+        try:
+            twin = build_unet((size[0], size[0], 3), filters=size[1])
+        finally:
+            keras.config.set_dtype_policy(previous)
+        same = [type(layer).__name__ for layer in twin.layers] == [type(layer).__name__ for layer in model.layers]
+        if not same or [w.shape for w in twin.weights] != [w.shape for w in model.weights]:
+            _NOT_UNETS.add(model)
+            return model
+        _TWINS[model] = twin
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 # --- how long a run will take -------------------------------------------------------

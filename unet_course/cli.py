@@ -9,7 +9,9 @@
     unet-course predict IMAGE.tif [IMAGE2.tif ...] --weights RUN/best.keras --out DIR [--overwrite]
     unet-course evaluate-footprints PRED TRUTH [--out DIR]
     unet-course autograde ASSIGNMENT [--course-dir DIR] [--workers N | --scheduler ADDRESS] ...
+    unet-course info [--profile P] [--retune]
     unet-course similarity ASSIGNMENT [--course-dir DIR] [--out DIR] [--threshold T]
+    unet-course export --format canvas|moodle|blackboard | extend ASSIGNMENT STUDENT | report
 
 ``demo`` trains on synthetic tiles and evaluates on their test split, writing
 ``DIR/metrics.json``, ``DIR/curves.png``, ``DIR/error_maps.png`` and
@@ -21,10 +23,13 @@ interrupted. ``evaluate`` scores ``DIR/best.keras`` on the test split.
 checking sizes and checksums) into the layout ``massachusetts:DIR`` reads.
 ``predict`` and ``evaluate-footprints`` (lesson 10) live in
 :mod:`unet_course.footprints.commands`.
+``info`` prints the way this machine trains and predicts a profile's run,
+and the measured figures behind it (``--retune`` measures again).
 ``autograde`` grades a class with nbgrader, sandboxed and in parallel
 (``unet_course.grading.autograde.command``, registered as an entry point);
 ``similarity`` reports how alike the class's graded functions are
 (``unet_course.grading.similarity_report``, another entry point).
+``export``, ``extend`` and ``report`` follow it (``unet_course.grading.commands``).
 
 Wrong arguments print the usage and exit with status 2; bad data, a missing
 model or an existing run print one line ``error: ...`` and exit with status 1.
@@ -83,7 +88,9 @@ def _training_options(parser):
     parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
                         help="dtype policy (default auto: the machine's fastest, see README)")
     parser.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
-                        help="compile the training step with XLA (default auto: on a GPU only)")
+                        help="compile the training step with XLA (default auto: measured on a CPU, on a GPU)")
+    parser.add_argument("--retune", action="store_true",
+                        help="measure again which way trains fastest here (default: the cached choice)")
     _recipe_option(parser)
 
 
@@ -117,6 +124,10 @@ def build_parser():
                           help="the file list (default: data/massachusetts_manifest.json)")
     download.add_argument("--base-url", default=None, metavar="URL",
                           help="a mirror instead of the manifest's official address")
+    info = commands.add_parser("info", help="what this machine trains and predicts with, and why")
+    info.add_argument("--profile", choices=sorted(PROFILES), default=None,
+                      help="the run size to report (default: $UNET_COURSE_PROFILE or laptop)")
+    info.add_argument("--retune", action="store_true", help="measure the ways to train again now")
     COMMANDS.update(add_footprint_commands(commands))
     for name, module in plugin_commands().items():
         module.add_parser(commands)
@@ -152,7 +163,7 @@ def _train(args, prof, splits, source, resume):
     # Progress bars on a terminal; one line per epoch into a log file or a pipe.
     verbose = 0 if args.quiet else ("auto" if sys.stdout.isatty() else 2)
     return train_unet(prof, args.out, data=splits, resume=resume, source=source, verbose=verbose,
-                      precision=args.precision, xla=args.xla, recipe=args.recipe,
+                      precision=args.precision, xla=args.xla, retune=args.retune, recipe=args.recipe,
                       epochs=getattr(args, "epochs", None))  # --epochs wins over the recipe's
 
 
@@ -258,8 +269,43 @@ def run_download(args):
     return 0
 
 
+def run_info(args):
+    """``unet-course info``: the machine, the way it trains the profile's run and why, the cache."""
+    from unet_course.accelerator import cpu_flags, inference_policy
+    from unet_course.backend import tf
+    from unet_course.train import run_accelerator
+    from unet_course.tuning import WAYS
+
+    prof = args.prof
+    accel = run_accelerator(prof, retune=args.retune)
+    flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "fma"})
+
+    print(f"machine: {accel['device']}; flags that matter: {', '.join(flags) or 'none'}; "
+          f"TensorFlow {tf.__version__}")
+    print(f"profile {prof.name}: {prof.image_size} px, base {prof.base_filters} filters, batch {prof.batch_size}")
+    way = WAYS[accel["way"]].description if accel["way"] else f"{accel['policy']}, XLA {'on' if accel['jit_compile'] else 'off'}"
+    print(f"trains with: {way}")
+    print(f"  why: {accel['reason']}")
+    measured = accel["measurement"]
+    if measured:
+        print(f"  measured {measured['measured_at']} in {measured['cost_seconds']} s; cache {measured['cache']}")
+        for name, figures in measured["figures"].items():
+            steps = sorted(figures["step_seconds"])
+            print(f"  {name:<9} {steps[len(steps) // 2]:.3f} s per step of {prof.batch_size} "
+                  f"(min {steps[0]:.3f}, max {steps[-1]:.3f}); trace {figures['trace_seconds']:.1f} s; "
+                  f"this run's {measured['run_steps']} steps: about "
+                  f"{measured['projected_run_seconds'][name] / 60:.1f} min")
+        for name, why in measured["left_out"].items():
+            print(f"  {name:<9} not measured: {why}")
+    elif not prof.measure_speed:
+        print(f"  not measured: the {prof.name} profile's steps are too short to be worth it")
+    print(f"predicts with: {inference_policy(prof.image_size, prof.base_filters, prof.batch_size)} "
+          "(the training choice's precision, without XLA; $UNET_COURSE_PRECISION forces it)")
+    return 0
+
+
 COMMANDS = {"demo": run_demo, "train": run_train, "evaluate": run_evaluate,
-            "download": run_download}
+            "download": run_download, "info": run_info}
 
 
 def main(argv=None):

@@ -20,7 +20,6 @@ failed).
 from __future__ import annotations
 
 import logging
-import warnings
 from contextlib import contextmanager
 
 __all__ = ["dask_client", "completed", "dask_setup"]
@@ -40,6 +39,7 @@ def dask_setup(worker):
 @contextmanager
 def dask_client(workers=1, address=None):
     """A ``distributed.Client``: on ``address``, or on a new loopback cluster of ``workers``."""
+    import dask
     from distributed import Client, LocalCluster
 
     if address:
@@ -59,11 +59,13 @@ def dask_client(workers=1, address=None):
     # Worker processes: one that dies (killed, out of memory) is restarted by its nanny and
     # loses only the task it was running, which Dask hands to a worker again.
     # memory_limit=0: the tasks' own limits (the kernels' RLIMIT_AS) bound memory; the nanny does not.
-    with warnings.catch_warnings():      # another cluster on this machine has the usual port
-        warnings.filterwarnings("ignore", message="Port .* is already in use")
+    # No dashboard and no other web pages: Dask's HTTP server (which it always starts) gets a
+    # free loopback port (so no "Port 8787 is already in use" either) and serves no routes.
+    with dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", security=True, memory_limit=0, preload=[__name__],
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
+                               silence_logs=logging.ERROR)
     try:
         with Client(cluster) as client:
             yield client

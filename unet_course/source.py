@@ -53,7 +53,7 @@ class SourceView:
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer
 
-        body = highlight(self.code, PythonLexer(), HtmlFormatter(noclasses=True, style="default"))
+        body = highlight(self.code, PythonLexer(), HtmlFormatter(noclasses=True, style="xcode"))  # WCAG AA contrast
         header = (f'<div style="font-family: monospace; font-size: 90%; color: #555;">'
                   f"<b>{html.escape(self.name)}</b> &nbsp;({html.escape(self.where)})</div>")
         return header + body

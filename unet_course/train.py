@@ -8,7 +8,10 @@ with the best epoch's model, the history, a backup to resume from
 (``resume=True``, CLI ``--resume``) and ``run.json``; and a stop with advice
 when the loss becomes NaN or infinite.
 
-:mod:`unet_course.accelerator` chooses the precision and XLA for the machine.
+:mod:`unet_course.accelerator` chooses the precision, XLA and the input path
+for the machine, by measuring them (:mod:`unet_course.tuning`); the run
+announces how long it will take from its own first steps
+(:mod:`unet_course.estimate`).
 """
 from __future__ import annotations
 
@@ -19,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 import unet_course
-from unet_course.accelerator import configure_accelerator, estimated_training_seconds, matmul_rate
+from unet_course.accelerator import configure_accelerator
 from unet_course.backend import tf, keras
 from unet_course import recipes
-from unet_course.data import Splits, load_data
+from unet_course.estimate import AnnounceTime
+from unet_course.data import Splits, load_data, make_dataset
 from unet_course.losses import get_loss
 from unet_course.metrics import dataset_metrics
 from unet_course.model import build_unet
@@ -32,7 +36,7 @@ from unet_course.rundir import (BACKUP, BEST_MODEL, HISTORY, check_run_dir, read
 
 __all__ = [
     "learning_rate_schedule", "compile_unet", "StopOnNaN", "make_callbacks",
-    "compiled_unet", "train_unet", "TrainResult", "TrainingDiverged",
+    "compiled_unet", "run_accelerator", "train_unet", "TrainResult", "TrainingDiverged",
 ]
 
 
@@ -190,14 +194,14 @@ def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=No
         See :func:`compile_unet`.
     accel : dict, optional
         What :func:`unet_course.accelerator.configure_accelerator` returned
-        (default: ask it for the profile's tile size).
+        (default: :func:`run_accelerator` for the profile).
     seed : int, optional
         Seed of the starting weights (default ``prof.seed``).
     **unet_options
         Passed to :func:`unet_course.model.build_unet`, for example
         ``kernel_initializer="he_normal"`` or ``dropout_rate=0.0``.
     """
-    accel = accel or configure_accelerator(prof.image_size)
+    accel = accel or run_accelerator(prof)
     keras.utils.set_random_seed(prof.seed if seed is None else seed)
     several = accel["gpus"] > 1
     strategy = tf.distribute.MirroredStrategy() if several else tf.distribute.get_strategy()
@@ -211,6 +215,25 @@ def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=No
                                 schedule=schedule)
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def _steps(tiles, batch_size):
+    return -(-int(tiles) // int(batch_size))
+
+
+def run_accelerator(prof, steps=None, precision=None, xla=None, augment=False, retune=False):
+    """The way a run of this profile trains here: measured and cached, or the rule (lesson 7).
+
+    ``steps``: the run's training steps (default: the profile's synthetic
+    training split times its epochs). Profiles with ``measure_speed`` off (smoke)
+    get the rule of :func:`unet_course.accelerator.choose_settings`.
+    """
+    if steps is None:
+        steps = _steps(round(prof.n_tiles * prof.split[0]), prof.batch_size) * prof.epochs
+    return configure_accelerator(prof.image_size, precision, xla,
+                                 filters=prof.base_filters if prof.measure_speed else None,
+                                 batch_size=prof.batch_size, run_steps=steps, numpy_inputs=not augment,
+                                 retune=retune)
 
 
 # --- a run ----------------------------------------------------------------------
@@ -239,31 +262,17 @@ def _finished_run(run_dir, info, loss):
     return TrainResult(model, read_history(run_dir / HISTORY), run_dir, info)
 
 
-def announce_estimate(model, prof, accel, images):
-    """Print how long training should take here, and whether that exceeds the profile's budget (lesson 7).
-
-    The estimate divides the run's floating-point work by this machine's
-    measured matrix-product rate (about a second to measure); it is rough,
-    within a factor of about 1.5.
-    """
-    dtype = "bfloat16" if accel["policy"] == "mixed_bfloat16" else "float32"
-    rate = matmul_rate(dtype=dtype) if not accel["gpus"] else None
-    if rate is None:
-        return None
-    minutes = estimated_training_seconds(model, images, rate, dtype) / 60
-    print(f"This machine multiplies matrices at {rate:.0f} GFLOP/s ({dtype}); "
-          f"{images} training images should take about {minutes:.1f} min ({accel['policy']}, "
-          f"XLA {'on' if accel['jit_compile'] else 'off'}).")
-    if prof.budget_minutes and minutes > 1.5 * prof.budget_minutes:
-        print(f"That is more than the {prof.name} profile's budget of {prof.budget_minutes:g} min: this "
-              f"machine is slower than the profile assumes. Pass fewer epochs, or use the "
-              f"smoke profile to try things out.")
-    return minutes
+def _inputs(tiles, accel, batch_size, shuffle, augment, seed):
+    """What ``fit`` takes for ``tiles``: ``make_dataset``, or the seed's float32 arrays."""
+    if accel.get("inputs") != "numpy":
+        return {"x": make_dataset(tiles, batch_size, shuffle=shuffle, augment=augment, seed=seed)}
+    return {"x": tiles.images.astype(np.float32) / np.float32(255.0),
+            "y": tiles.masks[..., None].astype(np.float32), "batch_size": batch_size, "shuffle": shuffle}
 
 
 def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=False,
                epochs=None, verbose="auto", learning_rate=None, source=None, precision=None, xla=None,
-               recipe=None):
+               retune=False, recipe=None):
     """Train a U-Net with the seed's recipe; resumable, reported in ``run.json``.
 
     Lesson 7 "Training" walks through it. The model is ``build_unet((s, s, 3),
@@ -296,7 +305,9 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
         Where a ``Splits`` passed as ``data`` came from, for ``run.json``.
     precision, xla : str, optional
         Force the precision policy or XLA (``"on"``/``"off"``); default: the
-        machine's choice, see :mod:`unet_course.accelerator`.
+        machine's measured choice, see :mod:`unet_course.accelerator`.
+    retune : bool, default False
+        Measure the ways to train again instead of reading the cache.
     recipe : str or unet_course.recipes.Recipe, optional
         ``"seed"`` (the default) or ``"best-laptop"``, see :mod:`unet_course.recipes`.
 
@@ -315,33 +326,40 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
     info = check_run_dir(run_dir, prof, resume)
     if resume and info and info.get("status") == "finished":
         return _finished_run(run_dir, info, loss)
-    accel = configure_accelerator(prof.image_size, precision, xla)
-    keras.utils.set_random_seed(prof.seed)
     rec = recipes.get_recipe(recipe)
     splits, described = _splits(data, recipes.data_profile(rec, prof), source)
     splits = recipes.recipe_splits(rec, splits, prof)
+    max_epochs = int(epochs or rec.epochs or prof.epochs)      # --epochs wins over the recipe's
+    per_epoch = _steps(len(splits.train), prof.batch_size)
+    accel = run_accelerator(prof, per_epoch * max_epochs, precision, xla, augment, retune)
+    keras.utils.set_random_seed(prof.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     metadata = {
         "status": "running", "profile": prof.name,
         "profile_settings": {**asdict(prof), "split": list(prof.split)},
         "data": described, "loss": loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
-        "max_epochs": int(epochs or rec.epochs or prof.epochs), "recipe": rec.name, "package_version": unet_course.__version__,
+        "max_epochs": max_epochs, "recipe": rec.name, "package_version": unet_course.__version__,
         "tensorflow_version": tf.__version__, "keras_version": keras.__version__, **accel,
     }
     write_run_info(run_dir, metadata)
-    train_ds, val_ds = recipes.recipe_datasets(rec, splits, prof, augment)
-    steps = recipes.steps_per_run(len(splits.train), prof, metadata["max_epochs"])
+    if rec.full_resolution or rec.augment:     # the recipe's own tf.data pipeline (random crops, augmentation)
+        train_ds, val_ds = recipes.recipe_datasets(rec, splits, prof, augment)
+        train, val = {"x": train_ds}, {"x": val_ds}
+    else:                                       # the way measured fastest here (numpy arrays or tf.data)
+        train = _inputs(splits.train, accel, prof.batch_size, True, augment, prof.seed)
+        val = _inputs(splits.validation, accel, prof.batch_size, False, False, prof.seed)
     model = compiled_unet(prof, loss, learning_rate, accel, batch_norm=rec.batch_norm,
-                          schedule=recipes.recipe_schedule(rec, learning_rate or 1e-3, steps))
-    if verbose != 0:
-        announce_estimate(model, prof, accel, len(splits.train) * metadata["max_epochs"])
+                          schedule=recipes.recipe_schedule(rec, learning_rate or 1e-3, per_epoch * max_epochs))
     callbacks = make_callbacks(run_dir, prof.patience, resume=resume)
+    if verbose != 0:
+        callbacks.append(AnnounceTime(max_epochs, per_epoch, _steps(len(splits.validation), prof.batch_size),
+                                      budget_minutes=prof.budget_minutes, profile_name=prof.name))
     if resume and (run_dir / HISTORY).is_file():
         print(f"Resuming the run in {run_dir}: {len(read_history(run_dir / HISTORY)['epoch'])} epochs done.")
     start = time.perf_counter()
-    fitted = model.fit(train_ds, validation_data=val_ds, epochs=metadata["max_epochs"],
-                       callbacks=callbacks, verbose=verbose,
-                       shuffle=False)  # make_dataset shuffles the tiles itself, every epoch
+    validation = val["x"] if "y" not in val else (val["x"], val["y"])
+    fitted = model.fit(**{"shuffle": False, **train},  # make_dataset shuffles the tiles itself
+                       validation_data=validation, epochs=max_epochs, callbacks=callbacks, verbose=verbose)
     metadata["seconds"] = round(time.perf_counter() - start, 2)
     return _finish(model, run_dir, metadata, fitted, callbacks[0])
 

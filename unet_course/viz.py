@@ -8,12 +8,20 @@ they work under any backend (also headless) and are not kept alive by it.
 Error-map colours come from Paul Tol's *high-contrast* scheme, made to stay
 distinct with every common colour-vision deficiency and in greyscale (dark
 blue, medium red, light yellow): true positives blue, false positives red,
-false negatives yellow, true negatives the image itself in grey.
+false negatives yellow, true negatives the image itself in grey. Colour is never
+the only cue: false positives are also hatched, and the true buildings are
+outlined, so an error map reads in greyscale and for every reader.
+:data:`CATEGORICAL` is the course's palette for categories (lines, bars, map
+classes): Okabe and Ito's colours, ordered so that any first few stay apart
+under the common colour-vision deficiencies (``tests/test_accessibility.py``
+simulates them and measures the colour differences).
 """
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib import patheffects
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
@@ -22,12 +30,17 @@ from unet_course.rundir import read_history
 from unet_course.validate import probability
 
 __all__ = [
-    "ERROR_COLOURS", "ERROR_LABELS", "show_tiles", "error_map", "error_legend_handles", "plot_error_maps",
+    "mark_error_cues", "CATEGORICAL", "ERROR_COLOURS", "ERROR_LABELS", "FP_HATCH", "show_tiles", "error_map", "error_legend_handles", "plot_error_maps",
     "plot_probability_maps", "plot_training_curves",
 ]
 
 #: RGB colour of each outcome (Paul Tol's high-contrast scheme); "tn" keeps the grey image.
 ERROR_COLOURS = {"tp": (0x00, 0x44, 0x88), "fp": (0xBB, 0x55, 0x66), "fn": (0xDD, 0xAA, 0x33)}
+#: Hatching drawn over false positives in :func:`plot_error_maps`: the cue that is not colour.
+FP_HATCH = "////"
+#: Okabe-Ito colours for categories, in the order figures take them (blue, orange, black, sky blue,
+#: vermillion, grey): any of its first n stay distinguishable with deuteranopia, protanopia, tritanopia.
+CATEGORICAL = ("#0072B2", "#E69F00", "#000000", "#56B4E9", "#D55E00", "#999999")
 ERROR_LABELS = {
     "tp": "true positive: building found",
     "fp": "false positive: false alarm",
@@ -134,11 +147,30 @@ def show_tiles(tiles, n=4, indices=None):
     return fig
 
 
+#: A white line with a black rim: visible on dark and on light pixels alike.
+_OUTLINE_STROKE = [patheffects.withStroke(linewidth=2.2, foreground="black")]
+
+
 def error_legend_handles():
-    """Legend entries for :func:`error_map` colours (lesson 8)."""
-    handles = [Patch(color=np.array(ERROR_COLOURS[key]) / 255, label=ERROR_LABELS[key])
+    """Legend entries for :func:`error_map` colours, the hatching and the outline (lesson 8)."""
+    handles = [Patch(facecolor=np.array(ERROR_COLOURS[key]) / 255, edgecolor="black",
+                     hatch=FP_HATCH if key == "fp" else None,
+                     label=ERROR_LABELS[key] + (" (hatched)" if key == "fp" else ""))
                for key in ERROR_COLOURS]
-    return handles + [Patch(facecolor="0.6", edgecolor="0.3", label=ERROR_LABELS["tn"])]
+    return handles + [Patch(facecolor="0.6", edgecolor="0.3", label=ERROR_LABELS["tn"]),
+                      Line2D([], [], color="white", linewidth=1.2, path_effects=_OUTLINE_STROKE,
+                             label="outline: true building")]
+
+
+def mark_error_cues(ax, y_true, y_pred):
+    """Hatch the false positives and outline the true buildings on an error map's axes (lesson 8)."""
+    outcome = error_map_masks(y_true, y_pred)
+    if outcome["fp"].any():
+        ax.contourf(outcome["fp"].astype(float), levels=[0.5, 1.5], colors="none", hatches=[FP_HATCH])
+    truth = np.asarray(y_true).astype(float)
+    if 0 < truth.sum() < truth.size:
+        outline = ax.contour(truth, levels=[0.5], colors="white", linewidths=0.8)
+        outline.set_path_effects(_OUTLINE_STROKE)
 
 
 def plot_error_maps(tiles, probs, threshold=0.5, n=4, indices=None):
@@ -170,6 +202,7 @@ def plot_error_maps(tiles, probs, threshold=0.5, n=4, indices=None):
         axes[row, 0].set_ylabel(tiles.names[i], fontsize=8)
         axes[row, 1].imshow(tiles.masks[i], cmap="gray", vmin=0, vmax=1)
         axes[row, 2].imshow(error_map(tiles.images[i], tiles.masks[i], predicted))
+        mark_error_cues(axes[row, 2], tiles.masks[i], predicted)
         axes[row, 2].set_title(f"error map, Dice {dice:.2f}", fontsize=9)
     axes[0, 0].set_title("image")
     axes[0, 1].set_title("true mask")

@@ -7,7 +7,11 @@ raise ``CheckFailed`` (an ``AssertionError``) with what was called, expected
 versus got, and a hint; a notebook shows that message alone. The machinery they share: :mod:`unet_course.grading.common` (calling
 student code, the reference shortcut, stand-ins),
 :mod:`unet_course.grading.messages` (expected versus got, hints) and
-:mod:`unet_course.grading.architecture` (the aligned layer table).
+:mod:`unet_course.grading.architecture` (the aligned layer table),
+:mod:`unet_course.grading.procedures` and :mod:`unet_course.grading.codec`
+(how a check calls student code, and the plain data that comes back; while
+``unet-course autograde`` grades, through :mod:`unet_course.grading.harness`
+in the student's kernel and :mod:`unet_course.grading.remote` here).
 :mod:`unet_course.grading.release` regenerates ``assignments/``.
 :mod:`unet_course.grading.similarity` fingerprints graded functions, and
 :mod:`unet_course.grading.similarity_report` (its page:

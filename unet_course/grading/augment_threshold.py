@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from unet_course.grading.codec import TensorData
 from unet_course.grading.common import Item, quiet
 from unet_course.grading.messages import as_float, expect_close, fail, show
 
@@ -72,9 +73,8 @@ def _as_numpy(value, shown, what):
 def _augment(fn, image, mask, seed, shown):
     """The student's ``(image, mask)`` for one seed, as numpy arrays."""
     __tracebackhide__ = True
-    from unet_course.backend import tf
-    result = AUGMENT.call(fn, tf.constant(image), tf.constant(mask[..., None]),
-                          tf.constant(seed, tf.int64), shown=shown)
+    result = AUGMENT.call(fn, TensorData(image), TensorData(mask[..., None]),
+                          TensorData(np.asarray(seed, np.int64)), shown=shown)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         fail(f"{shown} should return (image, mask)", "a pair of tensors", result,
              hint="return the augmented image and mask, in that order")
@@ -116,13 +116,8 @@ def _check_one(shown, image, mask, out_image, out_mask, transforms):
 def _in_dataset(fn, image, mask, seed, shown):
     """Run ``fn`` inside ``tf.data.Dataset.map`` (a graph), as the pipeline does."""
     __tracebackhide__ = True
-    from unet_course.backend import tf
-    ds = tf.data.Dataset.from_tensors((image, mask[..., None], np.asarray(seed, np.int64)))
-
-    def run():
-        return [tuple(np.asarray(t) for t in pair) for pair in ds.map(fn)]
-
-    got = AUGMENT.call(run, shown=shown, hint=HINT_GRAPH, target=fn)
+    got = AUGMENT.call(fn, image, mask[..., None], np.asarray(seed, np.int64), procedure="dataset_map",
+                       shown=shown, hint=HINT_GRAPH)
     return got[0]
 
 

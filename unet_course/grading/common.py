@@ -20,6 +20,15 @@ student's function may call (``encoder_block`` inside ``build_unet``). While
 it is checked, the references take their place in the notebook's globals, so
 a wrong block costs only its own points. Everything is restored afterwards.
 
+**Two transports, one check.** ``fn`` is the student's function itself
+(self-check mode: Validate, a student's JupyterLab, plain nbgrader) or a
+:class:`~unet_course.grading.remote.Remote` naming it in the student's
+kernel (``unet-course autograde``). Either way :meth:`Item.call` runs one of
+:mod:`unet_course.grading.procedures` on it and hands the check plain data
+(:mod:`unet_course.grading.codec`); in grading mode the procedure runs in
+the kernel, the comparison and the verdict here, and the kernel's package
+has no references to call (a call of one fails the item with one line).
+
 A failing check raises :class:`~unet_course.grading.messages.CheckFailed`,
 which IPython (and hence nbgrader's Validate and feedback) shows as the
 message alone, after the student's own failing lines when their code raised.
@@ -35,9 +44,12 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from unet_course.grading.codec import Raised, from_data, to_data
 from unet_course.grading.messages import error_text, fail, show
+from unet_course.grading.procedures import PROCEDURES, prepare
+from unet_course.grading.remote import NoAnswer, Remote
 
-__all__ = ["ReferenceUsed", "Item", "quiet", "is_reference"]
+__all__ = ["ReferenceUsed", "Item", "quiet", "is_reference", "remote_error"]
 
 
 class ReferenceUsed(BaseException):
@@ -45,6 +57,26 @@ class ReferenceUsed(BaseException):
 
     A ``BaseException``, so a student's ``except Exception`` does not hide it.
     """
+
+
+_REMOTE_TYPES = {}
+
+
+def remote_error(raised):
+    """An exception standing for what the student's code raised in its kernel.
+
+    Its class has the student's exception's name and derives from the
+    builtin exception it derived from (``ValueError``, ``NotImplementedError``),
+    so a check's ``isinstance`` works as with a local exception.
+    """
+    import builtins
+    base = next((getattr(builtins, name) for name in raised.bases
+                 if isinstance(getattr(builtins, name, None), type)
+                 and issubclass(getattr(builtins, name), Exception)), Exception)
+    cls = _REMOTE_TYPES.setdefault((raised.type_name, base), type(raised.type_name, (base,), {}))
+    error = cls(raised.message) if raised.message else cls()
+    error.remote_frames = raised.frames
+    return error
 
 
 def quiet(check):
@@ -159,8 +191,21 @@ class Item:
     stand_ins: dict = field(default_factory=dict)
 
     def start(self, fn):
-        """Check that ``fn`` is a function and not the package's reference; return it."""
+        """Check that ``fn`` is a function and not the package's reference; return it.
+
+        ``fn`` may be a :class:`~unet_course.grading.remote.Remote` (grading
+        mode): what the notebook defines under its name, asked of the kernel.
+        """
         __tracebackhide__ = True
+        if isinstance(fn, Remote):
+            if not fn.info["defined"]:
+                raise NameError(f"name {fn.name!r} is not defined")
+            if fn.info.get("reference"):
+                self._shortcut(fn.info["reference"])
+            if not fn.info.get("callable"):
+                fail(f"check_{self.name} needs the function {self.name}", "a function",
+                     f"a {fn.info.get('type')}", hint=f"run the cell that defines {self.name} first")
+            return fn
         if not callable(fn):
             fail(f"check_{self.name} needs the function {self.name}", "a function",
                  fn, hint=f"run the cell that defines {self.name} first, then pass "
@@ -229,47 +274,87 @@ class Item:
             undo.append(functools.partial(setattr, fn, "__kwdefaults__", dict(kwdefaults)))
             fn.__kwdefaults__ = {k: poison if v is original else v for k, v in kwdefaults.items()}
 
-    def _run(self, fn, args, kwargs, target=None):
-        """Run ``fn`` guarded; return ``(result, error)``; fail at once on a shortcut.
+    def _run(self, fn, args, kwargs, target=None, procedure="call", stand_ins=None):
+        """Run ``procedure`` on ``fn`` guarded; return ``(plain result, error)``; fail at once on a shortcut.
 
-        ``target`` is the student's function when ``fn`` is a wrapper around it
-        (a ``tf.function``, a gradient tape): its globals are the ones guarded.
+        The result is plain data (:func:`~unet_course.grading.codec.to_data`,
+        converted inside the guard), in self-check mode as in grading mode.
+        ``target`` is the student's function when ``fn`` is a class or wraps
+        it: its globals are the ones guarded. ``stand_ins`` (grading mode
+        only): a function returning the stand-ins as data.
         """
         __tracebackhide__ = True
+        if isinstance(fn, Remote):
+            return self._run_remote(fn, args, kwargs, procedure, stand_ins)
         used, result, error = [], None, None
+        if target is None and procedure == "method" and isinstance(fn, type):
+            target = getattr(fn, args[1], None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with self._guard(target or fn, used):
                 try:
-                    result = fn(*args, **kwargs)
+                    inputs, named = prepare(to_data(args)), prepare(to_data(kwargs))
+                    result = to_data(PROCEDURES[procedure](fn, *inputs, **named), weights=procedure == "train")
                 except ReferenceUsed:
                     pass
                 except Exception as caught:  # a student's bug: the caller reports it
                     error = caught
         if used:
             self._shortcut(used[0])
+        self._not_written(error)
+        return from_data(result), error
+
+    def _run_remote(self, fn, args, kwargs, procedure, stand_ins):
+        """The same through the kernel: the answer is evidence, decoded strictly."""
+        __tracebackhide__ = True
+        try:
+            answer = fn.ask(procedure, to_data(tuple(args)), to_data(dict(kwargs)),
+                            stand_ins() if stand_ins is not None and self.stand_ins else None)
+        except NoAnswer as why:
+            fail(f"{self.name}: the grader got no answer from the notebook's kernel ({why}); "
+                 f"that earns nothing for this item")
+        if isinstance(answer, Raised):
+            if answer.reference:
+                self._unavailable(answer.reference)
+            error = remote_error(answer)
+            self._not_written(error)
+            return None, error
+        return from_data(answer), None
+
+    def _unavailable(self, path):
+        __tracebackhide__ = True
+        fail(f"{self.name} calls {path}, the package's own answer, which is not available while "
+             f"grading: that earns nothing for this item.",
+             hint=f"write {self.name} yourself with keras/numpy operations ({self.lesson} explains it)")
+
+    def _not_written(self, error):
+        __tracebackhide__ = True
         if isinstance(error, NotImplementedError) and not str(error):
             try:
                 fail(f"{self.name} raised NotImplementedError: it is not written yet",
                      hint=f"replace `raise NotImplementedError()` in {self.name} with your code")
             except AssertionError as message:
                 raise message from None
-        return result, error
 
-    def raises(self, fn, *args, error, shown, hint, **kwargs):
+    def raises(self, fn, *args, error, shown, hint, stand_ins=None, **kwargs):
         """Check that ``fn(*args, **kwargs)`` raises ``error`` (e.g. ``ValueError``)."""
         __tracebackhide__ = True
-        result, caught = self._run(fn, args, kwargs)
+        result, caught = self._run(fn, args, kwargs, stand_ins=stand_ins)
         if isinstance(caught, error):
             return
         got = error_text(caught) if caught is not None else f"no error (returned {show(result)})"
         fail(f"{shown} should raise {error.__name__}", error.__name__, got, hint=hint)
 
-    def call(self, fn, *args, shown, hint=None, target=None, **kwargs):
+    def call(self, fn, *args, shown, hint=None, target=None, procedure="call", stand_ins=None, **kwargs):
         """Call the student's ``fn(*args, **kwargs)`` the way the check needs it.
 
         Parameters
         ----------
+        procedure : str
+            How: one of :data:`unet_course.grading.procedures.PROCEDURES`
+            (``"call"``: ``fn(*args, **kwargs)``; the others get ``fn`` first).
+        stand_ins : callable, optional
+            Returns this item's stand-ins as data (used in grading mode).
         shown : str
             How the call reads in a message, e.g. ``"dice_loss(y_true, y_pred)"``.
         hint : str, optional
@@ -280,7 +365,7 @@ class Item:
         Returns
         -------
         object
-            What ``fn`` returned.
+            What ``fn`` returned, as plain data (:mod:`unet_course.grading.codec`).
 
         Raises
         ------
@@ -289,7 +374,7 @@ class Item:
             written for ``NotImplementedError``) or used a reference.
         """
         __tracebackhide__ = True
-        result, error = self._run(fn, args, kwargs, target)
+        result, error = self._run(fn, args, kwargs, target, procedure, stand_ins)
         if error is not None:
             try:
                 fail(f"{shown} raised {error_text(error)}",

@@ -65,24 +65,27 @@ def _batches(hidden):
 
 
 def _make(cls, shown, *args, **kwargs):
+    """A new metric ``cls(*args)`` where the student's code runs; its name and handle."""
     __tracebackhide__ = True
-    from unet_course.backend import keras
-    metric = DATASET_DICE.call(cls, *args, shown=shown, **kwargs)
-    if not isinstance(metric, keras.metrics.Metric):
+    made = DATASET_DICE.call(cls, *args, procedure="new_metric", shown=shown, **kwargs)
+    if not made["metric"]:
         fail(f"{shown} should make a keras.metrics.Metric", "a keras.metrics.Metric",
-             metric, hint="the class inherits from keras.metrics.Metric and calls "
-                          "super().__init__(name=name, **kwargs)")
-    return metric
+             made["got"], hint="the class inherits from keras.metrics.Metric and calls "
+                               "super().__init__(name=name, **kwargs)")
+    return made["handle"]
 
 
-def _feed(metric, batches, shown):
+def _method(cls, metric, name, shown, *args, hint=None):
+    __tracebackhide__ = True
+    return DATASET_DICE.call(cls, metric, name, *args, procedure="method", shown=shown, hint=hint)
+
+
+def _feed(cls, metric, batches, shown):
     """Update the metric with every batch eagerly; return its result as a float."""
     __tracebackhide__ = True
     for y, p in batches:
-        DATASET_DICE.call(metric.update_state, y, p, shown=f"{shown}.update_state(y_true, y_pred)",
-                          hint=HINT, target=type(metric).update_state)
-    result = DATASET_DICE.call(metric.result, shown=f"{shown}.result()", hint=HINT,
-                               target=type(metric).result)
+        _method(cls, metric, "update_state", f"{shown}.update_state(y_true, y_pred)", y, p, hint=HINT)
+    result = _method(cls, metric, "result", f"{shown}.result()", hint=HINT)
     return as_float(result, f"{shown}.result()", HINT)
 
 
@@ -98,22 +101,18 @@ def _expect(shown, got, batches, threshold, what):
 def _in_evaluate(cls, batches, threshold, shown):
     """Run a fresh metric inside ``model.evaluate`` on an identity model (one compiled graph)."""
     __tracebackhide__ = True
-    from unet_course.backend import keras
-    metric = _make(cls, shown, threshold)
     y = np.concatenate([b[0] for b in batches if b[0].shape[1:] == batches[0][0].shape[1:]])
     p = np.concatenate([b[1] for b in batches if b[1].shape[1:] == batches[0][1].shape[1:]])
-    model = keras.Sequential([keras.Input(y.shape[1:]), keras.layers.Identity()])
-    model.compile(loss="mse", metrics=[metric])
-    result = DATASET_DICE.call(model.evaluate, p, y, batch_size=2, verbose=0, return_dict=True,
-                               shown=f"model.evaluate(...) with metrics=[{shown}]",
-                               hint=HINT_GRAPH, target=type(metric).update_state)
-    value = result.get(metric.name) if isinstance(result, dict) else None
+    out = DATASET_DICE.call(cls, threshold, y, p, procedure="metric_in_evaluate",
+                            shown=f"model.evaluate(...) with metrics=[{shown}]", hint=HINT_GRAPH)
+    result, name = out["result"], out["name"]
+    value = result.get(name) if isinstance(result, dict) else None
     if value is None:
-        fail(f"model.evaluate(...) with metrics=[{shown}]", f"a value named {metric.name!r}",
+        fail(f"model.evaluate(...) with metrics=[{shown}]", f"a value named {name!r}",
              sorted(result) if isinstance(result, dict) else result, hint=HINT)
     batches = [(y[i:i + 2], p[i:i + 2]) for i in range(0, len(y), 2)]
-    _expect(f"{shown} inside model.evaluate (batches of 2)", float(value), batches, threshold,
-            f"{len(y)} tiles")
+    _expect(f"{shown} inside model.evaluate (batches of 2)", as_float(value, shown, HINT), batches,
+            threshold, f"{len(y)} tiles")
 
 
 @quiet
@@ -128,7 +127,7 @@ def check_DatasetDice(DatasetDice, hidden=False):  # noqa: N802, N803 - the clas
     __tracebackhide__ = True
     from unet_course.metrics import _DatasetScore
     DATASET_DICE.start(DatasetDice)
-    if isinstance(DatasetDice, type) and issubclass(DatasetDice, _DatasetScore):
+    if isinstance(DatasetDice, type) and issubclass(DatasetDice, _DatasetScore):  # self-check mode
         DATASET_DICE._shortcut(_M + "DatasetDice")
     batches = _batches(hidden)
     cases = [((), {}, 0.5)] if not hidden else [((), {"threshold": 0.3}, 0.3), ((0.7,), {}, 0.7)]
@@ -136,10 +135,10 @@ def check_DatasetDice(DatasetDice, hidden=False):  # noqa: N802, N803 - the clas
         call = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
         shown = f"DatasetDice({call})"
         metric = _make(DatasetDice, shown, *args, **kwargs)
-        _expect(shown, _feed(metric, batches, shown), batches, threshold,
+        _expect(shown, _feed(DatasetDice, metric, batches, shown), batches, threshold,
                 f"{len(batches)} batches")
-        DATASET_DICE.call(metric.reset_state, shown=f"{shown}.reset_state()")
-        _expect(shown, _feed(metric, batches[1:2], shown), batches[1:2], threshold,
+        _method(DatasetDice, metric, "reset_state", f"{shown}.reset_state()")
+        _expect(shown, _feed(DatasetDice, metric, batches[1:2], shown), batches[1:2], threshold,
                 "reset_state() and one more batch (a single building pixel, missed)")
     if hidden:
         _in_evaluate(DatasetDice, batches[:2], 0.5, "DatasetDice(0.5)")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from unet_course.grading.codec import TensorData
 from unet_course.grading.common import Item, quiet
 from unet_course.grading.dataset_metric import DATASET_DICE, check_DatasetDice  # noqa: F401
 from unet_course.grading.messages import as_float, expect_array, expect_close, fail, show
@@ -75,8 +76,8 @@ KERAS_HINT = ("Keras runs losses and metrics on symbolic tensors inside model.fi
 
 
 def _tensor(array):
-    from unet_course.backend import keras
-    return keras.ops.convert_to_tensor(np.asarray(array, dtype=np.float32))
+    """A float32 tensor where the student's code runs (plain data until then)."""
+    return TensorData(np.asarray(array, dtype=np.float32))
 
 
 def _batch(seed, shape, share=0.3):
@@ -87,30 +88,42 @@ def _batch(seed, shape, share=0.3):
     return y, p
 
 
-def _keras_value(item, fn, y, p, shown, args=(), kwargs=None):
+def _loss_table(cases):
+    """The stand-ins of ``bce_dice_loss`` as data: the package's BCE and Dice, value and gradient,
+    for each ``(description, y, p)`` the check sends."""
+    def table():
+        from unet_course.backend import tf
+        from unet_course.losses import bce_loss, dice_loss
+        out = {}
+        for name, loss in (("bce_loss", bce_loss), ("dice_loss", dice_loss)):
+            entries = []
+            for _, y, p in cases:
+                yt, pt = tf.constant(y, tf.float32), tf.constant(p, tf.float32)
+                with tf.GradientTape() as tape:
+                    tape.watch(pt)
+                    value = loss(yt, pt)
+                entries.append((y, p, float(value), np.asarray(tape.gradient(value, pt))))
+            out[name] = {"kind": "loss_table", "entries": entries}
+        return out
+    return table
+
+
+def _keras_value(item, fn, y, p, shown, args=(), kwargs=None, stand_ins=None):
     """The value of a Keras loss or metric on tensors, as a float."""
     __tracebackhide__ = True
-    result = item.call(fn, _tensor(y), _tensor(p), *args, shown=shown, **(kwargs or {}))
+    result = item.call(fn, _tensor(y), _tensor(p), *args, shown=shown, stand_ins=stand_ins, **(kwargs or {}))
     return as_float(result, shown, HINTS[item.name])
 
 
-def _in_training_step(item, fn, y, p, gradient):
+def _in_training_step(item, fn, y, p, gradient, stand_ins=None):
     """Run ``fn`` inside ``tf.function`` (as model.fit does); check its gradient if asked."""
     __tracebackhide__ = True
-    from unet_course.backend import tf
-
-    @tf.function
-    def step(y_true, y_pred):
-        with tf.GradientTape() as tape:
-            tape.watch(y_pred)
-            value = fn(y_true, y_pred)
-        grad = tape.gradient(value, y_pred) if gradient else None
-        return value, grad
-
     shown = f"{item.name}(y_true, y_pred) inside a compiled training step (tf.function)"
-    value, grad = item.call(step, _tensor(y), _tensor(p), shown=shown, hint=KERAS_HINT, target=fn)
+    out = item.call(fn, np.asarray(y, np.float32), np.asarray(p, np.float32), gradient,
+                    procedure="training_step", shown=shown, hint=KERAS_HINT, stand_ins=stand_ins)
+    value, grad = out["value"], out["gradient"]
     as_float(value, shown, HINTS[item.name])
-    if gradient and (grad is None or not np.all(np.isfinite(grad.numpy()))):
+    if gradient and (not isinstance(grad, np.ndarray) or not np.all(np.isfinite(grad))):
         fail(f"{shown} has no usable gradient with respect to y_pred",
              "a finite gradient", "None" if grad is None else "NaN or infinite values",
              hint="a loss must be computed from the probabilities with differentiable "
@@ -141,15 +154,17 @@ def _check_loss(item, fn, hidden, reference, extra=()):
     """Compare a Keras loss with its numpy twin on each case, then run it in a training step."""
     __tracebackhide__ = True
     item.start(fn)
-    for description, y, p in _loss_cases(hidden):
+    cases = _loss_cases(hidden)
+    stand_ins = _loss_table(cases)
+    for description, y, p in cases:
         shown = f"{item.name}(y_true, y_pred) on {description}"
-        expect_close(shown, _keras_value(item, fn, y, p, shown), reference(y, p), 1e-4,
+        expect_close(shown, _keras_value(item, fn, y, p, shown, stand_ins=stand_ins), reference(y, p), 1e-4,
                      HINTS[item.name])
     for description, y, p, expected, tol in extra:
         shown = f"{item.name}(y_true, y_pred) on {description}"
         expect_close(shown, _keras_value(item, fn, y, p, shown), expected, tol, HINTS[item.name])
-    y, p = _loss_cases(hidden)[0][1:]
-    _in_training_step(item, fn, y, p, gradient=True)
+    y, p = cases[0][1:]
+    _in_training_step(item, fn, y, p, gradient=True, stand_ins=stand_ins)
 
 
 def _edge_masks():

@@ -46,7 +46,14 @@ class CheckFailed(AssertionError):
         """The lines IPython shows: the student's own failing lines (if any), then the message."""
         lines = []
         cause = self.__cause__
-        if cause is not None:
+        remote = getattr(cause, "remote_frames", None)
+        if remote:   # raised in the student's kernel while grading: the frames it reported
+            lines.append("Your code raised it here:")
+            for where, number, name, line in remote[-3:]:
+                lines.append(f"  {where}, line {number}, in {name}")
+                if line:
+                    lines.append(f"    {line}")
+        elif cause is not None:
             frames = [frame for frame in traceback.extract_tb(cause.__traceback__)
                       if _is_student_code(frame.filename)]
             if frames:

@@ -28,8 +28,10 @@ import numpy as np
 
 from unet_course.grading.augment_threshold import (  # noqa: F401 - their Items too
     AUGMENT, THRESHOLD, check_augment_pair, check_choose_threshold)
+from unet_course.grading.codec import Function
 from unet_course.grading.common import Item, quiet
 from unet_course.grading.messages import as_float, expect_close, fail, show
+from unet_course.grading.procedures import model_spec
 
 __all__ = ["check_compile_unet", "check_train_model", "check_augment_pair",
            "check_choose_threshold", "check_error_map", "MIN_IMPROVEMENT"]
@@ -80,16 +82,22 @@ def _batch():
 
 def _name(value):
     """A function by its name, anything else by its repr."""
+    if isinstance(value, Function):
+        return value.path.rpartition(".")[2]
     return getattr(value, "__name__", None) or repr(value)
 
 
 def _check_schedule(shown, optimizer, initial):
+    """``optimizer``: the compiled optimizer as Keras serializes it (plain data)."""
     __tracebackhide__ = True
-    from unet_course.backend import keras
-    if not isinstance(optimizer, keras.optimizers.Adam):
-        fail(f"{shown}: the optimizer", "keras.optimizers.Adam", type(optimizer).__name__,
+    kind = (optimizer.get("module"), optimizer.get("class_name")) if isinstance(optimizer, dict) else None
+    if kind != ("keras.optimizers", "Adam") or not isinstance(optimizer.get("config"), dict):
+        fail(f"{shown}: the optimizer", "keras.optimizers.Adam",
+             "no optimizer (the model is not compiled)" if optimizer is None else
+             (optimizer.get("class_name") if isinstance(optimizer, dict) else optimizer),
              hint=HINTS["compile_unet"])
-    rate = optimizer.get_config()["learning_rate"]
+    rate = optimizer["config"].get("learning_rate")
+    rate = rate if isinstance(rate, dict) else float(rate)
     want = {"class_name": "ExponentialDecay", "initial_learning_rate": initial,
             "decay_steps": 1000, "decay_rate": 0.9, "staircase": False}
     got = ({"class_name": rate.get("class_name"), **{k: rate.get("config", {}).get(k)
@@ -119,23 +127,27 @@ def check_compile_unet(compile_unet, hidden=False):
     cases = [((), {}, "bce_dice", 1e-3)]
     if hidden:
         cases = [(("bce", 3e-4), {}, "bce", 3e-4),
-                 ((), {"loss": losses.dice_loss}, "dice", 1e-3)]
+                 ((), {"loss": Function("unet_course.losses.dice_loss")}, "dice", 1e-3)]
     x, y = _batch()
     for args, kwargs, loss_name, initial in cases:
         model = _small_unet()
         call = ", ".join(["model"] + [_name(a) for a in args]
                          + [f"{k}={_name(v)}" for k, v in kwargs.items()])
         shown = f"compile_unet({call}) on a small U-Net"
-        got = COMPILE.call(compile_unet, model, *args, shown=shown, **kwargs)
-        if got is not model:
-            fail(f"{shown} should return the model it compiled", "model", got,
+        out = COMPILE.call(compile_unet, model_spec(model), list(args), dict(kwargs), x, y,
+                           procedure="compile_model", shown=shown)
+        if not out["returned_model"]:
+            fail(f"{shown} should return the model it compiled", "model", out["got"],
                  hint="end with `return model`")
-        _check_schedule(shown, model.optimizer, initial)
+        _check_schedule(shown, out["optimizer"], initial)
+        if "broken" in out:
+            fail(f"{shown}: the compiled model cannot compute its loss and metrics ({out['broken']})",
+                 hint=HINTS["compile_unet"])
         p = np.asarray(model(x, training=False))
-        loss = as_float(model.compute_loss(x=x, y=y, y_pred=p), f"{shown}: the compiled loss")
+        loss = as_float(out["loss"], f"{shown}: the compiled loss")
         expect_close(f"{shown}: the compiled loss on one batch ({loss_name})", loss,
                      getattr(losses, _LOSS_TWINS[loss_name])(y, p), 2e-3, HINTS["compile_unet"])
-        results = model.compute_metrics(x, y, p)
+        results = out["metrics"] if isinstance(out["metrics"], dict) else {}
         scores = scores_from_counts(confusion_counts(y, p))
         missing = sorted(set(scores) - set(results))
         if missing:
@@ -188,33 +200,39 @@ def check_train_model(train_model, hidden=False):
     prof = unet_course.profile("smoke")
     data = _smoke_data()
     epochs, batch_size = (1, 16) if hidden else (prof.epochs, prof.batch_size)
-    reused = hidden and _TRAINED.get("fn") is train_model
+    reused = hidden and _TRAINED.get("fn") == train_model
     model = _TRAINED["model"] if reused else _fresh_model(prof)
+    spec = _TRAINED["handle"] if reused else model_spec(model, compiled=True, seed=prof.seed)
     _TRAINED.clear()
     before = None if hidden else _validation_loss(model, data.validation)
-    start = int(model.optimizer.iterations.numpy())
     tiles = f"{len(data.train)} training tiles of {prof.image_size} px"
     if hidden:
         shown = f"train_model(model, train, validation, {epochs}, {batch_size}) with {tiles}"
-        history = TRAIN.call(train_model, model, data.train, data.validation, epochs, batch_size,
-                             shown=shown, hint=HINTS["train_model"])
+        out = TRAIN.call(train_model, spec, [epochs, batch_size], {}, procedure="train",
+                         shown=shown, hint=HINTS["train_model"])
     else:
         shown = f"train_model(model, train, validation, epochs={epochs}) with {tiles}"
-        history = TRAIN.call(train_model, model, data.train, data.validation, epochs=epochs,
-                             shown=shown, hint=HINTS["train_model"])
+        out = TRAIN.call(train_model, spec, [], {"epochs": epochs}, procedure="train",
+                         shown=shown, hint=HINTS["train_model"])
+    history = out["history"]
     if not isinstance(history, dict) or not {"loss", "val_loss"} <= set(history):
         fail(f"{shown} should return the history dict with 'loss' and 'val_loss'",
              "{'loss': [...], 'val_loss': [...], ...}", history,
              hint="return model.fit(...).history, and pass validation_data to fit")
-    if len(history["loss"]) != epochs:
-        fail(f"{shown}: epochs in the history", epochs, len(history["loss"]),
+    if not isinstance(history["loss"], (list, tuple)) or len(history["loss"]) != epochs:
+        fail(f"{shown}: epochs in the history", epochs,
+             len(history["loss"]) if isinstance(history["loss"], (list, tuple)) else history["loss"],
              hint="pass epochs=epochs to model.fit")
     steps = epochs * math.ceil(len(data.train) / batch_size)
-    done = int(model.optimizer.iterations.numpy()) - start
-    if done != steps:
+    if out["steps"] != steps:
         fail(f"{shown}: optimizer steps (epochs x batches of {batch_size} training tiles)",
-             steps, done, hint="train on `train` in batches of `batch_size` for `epochs` epochs, "
-                               "on the compiled model you were given")
+             steps, out["steps"], hint="train on `train` in batches of `batch_size` for `epochs` epochs, "
+                                       "on the compiled model you were given")
+    try:
+        model.set_weights(list(out["weights"]))
+    except (TypeError, ValueError):
+        fail(f"{shown}: the trained model's weights do not fit the model it was given",
+             hint="train the model you were given; do not build another")
     if hidden:
         return
     after = _validation_loss(model, data.validation)
@@ -224,7 +242,7 @@ def check_train_model(train_model, hidden=False):
              f"before training)", f"{after:.4f}",
              hint="scale the images to [0, 1] (make_dataset does), train on the training "
                   "tiles with their masks, and keep the optimizer compile_unet set")
-    _TRAINED.update(fn=train_model, model=model)
+    _TRAINED.update(fn=train_model, model=model, handle=out["handle"])
 
 
 @quiet

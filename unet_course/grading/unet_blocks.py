@@ -8,7 +8,8 @@ layer by layer (:mod:`unet_course.grading.architecture`): class, filters,
 kernel size, strides, padding, activation, initializer class, dropout rate,
 output shape, parameters and wiring. When ``build_unet`` is graded, the
 package's blocks stand in for the student's (in the notebook's globals), so a
-wrong block costs only its own points.
+wrong block costs only its own points; while ``unet-course autograde``
+grades, they stand in as data (:mod:`unet_course.grading.block_templates`).
 
 The visible checks use the seed's defaults and one other setting; the hidden
 ones (``hidden=True``) use other tile shapes, channel counts, filters, dropout
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from unet_course.backend import keras
 from unet_course.grading.architecture import compare_models
+from unet_course.grading.block_templates import block_templates
 from unet_course.grading.common import Item, quiet
 from unet_course.grading.messages import fail
 
@@ -69,26 +71,27 @@ def _arguments(args, kwargs):
     return ", ".join(parts)
 
 
-def _tensors(result, count, shown, what):
-    """Check that ``result`` is ``count`` Keras tensors; return them as a list."""
+def _built(out, shown, what):
+    """The model a block procedure built from the student's block, or a message saying why not."""
     __tracebackhide__ = True
-    values = list(result) if count > 1 and isinstance(result, (tuple, list)) else [result]
-    if len(values) != count or not all(isinstance(v, keras.KerasTensor) for v in values):
-        fail(f"{shown} should return {what}", f"{count} Keras tensor(s)", result,
+    if "got" in out:
+        fail(f"{shown} should return {what}", "Keras tensor(s)", out["got"],
              hint="apply layers to the input tensors and return the resulting tensors "
                   "(not the layers, not a model)")
-    return values
-
-
-def _model(inputs, outputs, shown):
-    """``keras.Model(inputs, outputs)``, or a message when they are not connected."""
-    __tracebackhide__ = True
-    try:
-        return keras.Model(inputs, outputs)
-    except Exception as error:  # Keras says "Graph disconnected" and similar
-        fail(f"{shown}: the tensors it returns are not computed from its inputs ({error})",
+    if "disconnected" in out:
+        fail(f"{shown}: the tensors it returns are not computed from its inputs ({out['disconnected']})",
              hint="apply every layer to the tensors the function receives, starting from "
                   "the inputs argument; do not create a new keras.Input inside it")
+    return _as_model(out["model"], shown)
+
+
+def _as_model(got, shown):
+    __tracebackhide__ = True
+    if not isinstance(got, keras.Model):
+        fail(f"{shown} should return a keras.Model", "a keras.Model", got,
+             hint="the function gives back a Keras model built from its input tensor "
+                  "to the head's output, not the tensors themselves")
+    return got
 
 
 def _compare(expected, got, shown, name):
@@ -107,10 +110,9 @@ def _check_block(item, fn, cases, n_outputs, what):
         names = ["connections", "inputs"] if len(shapes) == 2 else ["inputs"]
         shown = (f"{item.name}({_arguments([filters, *names, *args], kwargs)}) with "
                  + " and ".join(f"{n} of shape {s}" for n, s in zip(names, shapes)))
-        inputs = [keras.Input(shape) for shape in shapes]
-        result = item.call(fn, filters, *inputs, *args, shown=shown, **kwargs)
-        outputs = _tensors(result, n_outputs, shown, what)
-        got = _model(inputs, outputs, shown)
+        out = item.call(fn, filters, [tuple(s) for s in shapes], list(args), dict(kwargs), n_outputs,
+                        procedure="block", shown=shown)
+        got = _built(out, shown, what)
         ref_inputs = [keras.Input(shape) for shape in shapes]
         ref_outputs = reference(filters, *ref_inputs, *args, **kwargs)
         ref_outputs = list(ref_outputs) if n_outputs > 1 else [ref_outputs]
@@ -199,11 +201,7 @@ def check_build_unet(build_unet, hidden=False):
     reference = _reference("build_unet")
     for args, kwargs in cases:
         shown = f"build_unet({_arguments([repr(a) for a in args], kwargs)})"
-        got = UNET.call(build_unet, *args, shown=shown, **kwargs)
-        if not isinstance(got, keras.Model):
-            fail(f"{shown} should return a keras.Model", "a keras.Model", got,
-                 hint="the function gives back a Keras model built from its input tensor "
-                      "to the head's output, not the tensors themselves")
+        got = _as_model(UNET.call(build_unet, *args, shown=shown, stand_ins=block_templates, **kwargs), shown)
         expected = reference(*args, **kwargs)
         _compare(expected, got, f"{shown} (the package's blocks stood in for yours)",
                  "build_unet")

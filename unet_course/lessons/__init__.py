@@ -23,4 +23,5 @@ them. In the order the lessons teach them:
 - :mod:`~unet_course.lessons.practice.networks`         -- the exercises of lessons 4-6
 - :mod:`~unet_course.lessons.practice.training`         -- the exercises of lessons 7-9
 - :mod:`~unet_course.lessons.practice.scenes`           -- the exercises of lesson 10
+- :mod:`~unet_course.lessons.practice.quiz`             -- the self-check quiz at the end of lessons 1-10
 """

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 
 from unet_course.metrics import dice_score
 from unet_course.validate import whole_number
+from unet_course.viz import CATEGORICAL
 
 __all__ = ["batch_slices", "per_batch_dice", "mean_batch_dice", "dice_summary", "plot_batch_dice"]
 
@@ -135,10 +136,10 @@ def plot_batch_dice(masks, probs, batch_size=8, threshold=0.5):
         parts = batch_slices(len(masks), size)
         values = per_batch_dice(masks, probs, size, threshold)
         buildings = np.array([int(np.count_nonzero(masks[part])) for part in parts])
-        ax.scatter(buildings, values, color="C0", s=14 if size == 1 else 30, zorder=3,
+        ax.scatter(buildings, values, color=CATEGORICAL[0], s=14 if size == 1 else 30, zorder=3,
                    label=f"one {name}")
-        ax.axhline(values.mean(), color="C1", ls="--", label=f"mean of the dots: {values.mean():.3f}")
-        ax.axhline(total, color="C2", label=f"dataset Dice: {total:.3f}")
+        ax.axhline(values.mean(), color=CATEGORICAL[1], ls="--", label=f"mean of the dots: {values.mean():.3f}")
+        ax.axhline(total, color=CATEGORICAL[2], label=f"dataset Dice: {total:.3f}")
         ax.set_xlabel(f"building pixels in the {name.split(' of')[0]}")
         ax.set_title(f"Dice of each {name}")
         ax.grid(alpha=0.3)

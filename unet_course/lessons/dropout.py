@@ -33,6 +33,7 @@ from matplotlib.ticker import MaxNLocator
 
 from unet_course.backend import keras
 from unet_course.validate import probability
+from unet_course.viz import CATEGORICAL
 
 __all__ = [
     "KINDS",
@@ -316,7 +317,7 @@ def plot_dropout_runs(histories, key=GAP_KEY):
     for n, (label, history) in enumerate(histories.items()):
         gap = generalization_gap(history, key)
         epochs = np.arange(1, len(gap) + 1)
-        colour = f"C{n}"
+        colour = CATEGORICAL[n % len(CATEGORICAL)]
         left.plot(epochs, history[key], color=colour, marker="o", label=f"{label}: training (dropout off)")
         left.plot(epochs, history["val_loss"], color=colour, ls="--", marker="s", label=f"{label}: validation")
         right.plot(epochs, gap, color=colour, marker="o", label=label)

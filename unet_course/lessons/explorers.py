@@ -36,7 +36,7 @@ from unet_course.lessons.thresholds import THRESHOLDS, threshold_curve
 from unet_course.losses import bce_dice_np, bce_np, dice_loss_np
 from unet_course.metrics import confusion_counts, scores_from_counts
 from unet_course.validate import probability, whole_number
-from unet_course.viz import error_legend_handles, error_map
+from unet_course.viz import CATEGORICAL, error_legend_handles, error_map, mark_error_cues
 
 __all__ = [
     "square_mask",
@@ -205,7 +205,7 @@ class LossExplorer(widgets.VBox):
             ax.set_yticks([])
         names = [LOSS_NAMES[key] for key in self.values]
         heights = list(self.values.values())
-        bars = axes[2].bar(names, heights, color=["#4c72b0", "#dd8452", "#55a868"])
+        bars = axes[2].bar(names, heights, color=CATEGORICAL[:3], edgecolor="black")
         axes[2].bar_label(bars, fmt="%.3f")
         axes[2].axhline(1.0, color="gray", linestyle=":", linewidth=1)
         axes[2].set_ylim(0, max(1.1, 1.2 * max(heights)))
@@ -316,14 +316,16 @@ class ThresholdExplorer(widgets.VBox):
         figure = Figure(figsize=(10, 4.6), layout="constrained")
         left, right = figure.subplots(1, 2)
         left.imshow(coloured)
+        mark_error_cues(left, self.tiles.masks[index], predicted)
         left.set_xticks([])
         left.set_yticks([])
         name = self.tiles.names[index] if getattr(self.tiles, "names", None) else str(index)
         left.set_title(f"tile {index}: {name}", fontsize=10)
         figure.legend(handles=error_legend_handles(), loc="outside lower center", ncols=2,
                       fontsize=8)
-        for key in ("precision", "recall", "dice"):
-            right.plot(self.curve["threshold"], self.curve[key], marker=".", label=key)
+        for key, colour, marker in zip(("precision", "recall", "dice"), CATEGORICAL, ("o", "s", "^")):
+            right.plot(self.curve["threshold"], self.curve[key], marker=marker, markersize=3, color=colour,
+                       label=key)
         right.axvline(t, color="black", linestyle="--", linewidth=1)
         right.set_xlabel("threshold")
         right.set_ylim(0, 1.02)

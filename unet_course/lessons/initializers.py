@@ -41,6 +41,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from unet_course.backend import tf, keras
+from unet_course.viz import CATEGORICAL
 
 __all__ = [
     "INITIALIZERS",
@@ -67,7 +68,8 @@ INITIALIZERS = {
 }
 
 #: One colour per initializer, shared by the lesson's figures.
-COLOURS = dict(zip(INITIALIZERS, ["#7f7f7f", "#d62728", "#2ca02c", "#1f77b4", "#ff7f0e"]))
+COLOURS = dict(zip(INITIALIZERS, (CATEGORICAL[5], CATEGORICAL[4], CATEGORICAL[3], CATEGORICAL[0],
+                                  CATEGORICAL[1])))
 
 #: Activations whose gain :func:`layer_gain` knows: mean-square factor of the activation.
 ACTIVATIONS = {"relu": 0.5, "linear": 1.0}

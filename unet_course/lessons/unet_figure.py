@@ -25,7 +25,8 @@ from unet_course.lessons.blocks import fmt_shape
 
 __all__ = ["plot_unet", "plot_block_parameters"]
 
-_COLOURS = {"encoder": "#9ecae1", "bottleneck": "#fdae6b", "decoder": "#a1d99b",
+#: Light fills (the block names are written on them too) that stay apart under colour-vision deficiencies.
+_COLOURS = {"encoder": "#A6CEE3", "bottleneck": "#F0E442", "decoder": "#CC79A7",
             "head": "#d9d9d9", "input": "#ffffff"}
 
 

@@ -264,11 +264,11 @@ class Probe:
         str or None
             A short description for the feedback and the instructor.
         """
-        try:
-            with open(self.answer_path, "rb") as file:
-                text = file.read(1 << 20).decode("utf-8", "replace")
-        except OSError:
+        from unet_course.grading.remote import read_capped
+        data = read_capped(self.answer_path, 1 << 20)
+        if data is None:
             return "the grader's integrity check got no answer (sys.audit or its hook was replaced)"
+        text = data.decode("utf-8", "replace")
         mac, _, report = text.partition("\n")
         expected = hmac.new(self.key, (challenge + "\n" + report).encode(), "sha256").hexdigest()
         changed = [line for line in report.splitlines() if line]

@@ -8,7 +8,7 @@ processes of one thread each (each waits on one sandboxed kernel at a time),
 each watched by a nanny that starts it again if it dies. They listen on
 loopback only and speak TLS with certificates made for this run alone
 (``security=True``), so no other user of the machine can join the cluster or
-hand it work. ``--scheduler ADDRESS`` connects to a scheduler that is
+hand it work; no dashboard or other web page is served. ``--scheduler ADDRESS`` connects to a scheduler that is
 already running, whose workers ``dask-jobqueue`` (Slurm, PBS, SGE) or
 Kubernetes (``deploy/kubernetes-grading.yaml``) started on a cluster (the
 README shows both). Either way

@@ -8,12 +8,14 @@ access to the gradebook, the course directory or other submissions:
 
 1. **read** it; a file that is not notebook JSON becomes the released cells
    with every test failed and one line saying so;
-2. **sanitize** it (nbgrader's ``ClearOutput`` and ``DeduplicateIds``), then
-   **restore** every cell the gradebook knows: its type, its nbgrader
+2. **sanitize** it (nbgrader's ``ClearOutput``), then **restore** every
+   cell the gradebook knows (:mod:`.structure`): its type, its nbgrader
    metadata, and the source of every locked cell (the setup and test
-   cells); missing test cells are put back where nbgrader puts them. The
-   test code that runs is therefore always the gradebook's;
-3. **execute** it in the sandbox (:mod:`.execute`);
+   cells), one copy of each, in an order it can run in; missing test cells
+   are put back where nbgrader puts them. The test code that runs is
+   therefore always the gradebook's, whatever the notebook's structure;
+3. **execute** it in the sandbox (:mod:`.execute`); its test cells are
+   graded here, in this process, on the data its kernel answers (:mod:`.verdict`);
 4. put the **grading notes** (a limit hit, a dead kernel, tampering, a
    restored cell) in a markdown cell at the top, where nbgrader's feedback
    shows them.
@@ -27,115 +29,17 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 from nbgrader import utils
-from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, DeduplicateIds
+from nbgrader.preprocessors import ClearOutput
 
 from unet_course.grading.autograde.execute import GraderError, error_output, execute
 from unet_course.grading.autograde.integrity import ENVIRONMENT_CHANGED
 from unet_course.grading.autograde.limits import Limits
 from unet_course.grading.autograde.sandbox import sandbox_problem
+from unet_course.grading.autograde.structure import read_notebook, restore, unreadable
 
 __all__ = ["grade", "restore", "read_notebook", "NOTES_TITLE"]
 
 NOTES_TITLE = "**Grading notes**"
-
-
-def read_notebook(data, name):
-    """``(notebook, None)``, or ``(None, why)`` when ``data`` is not a valid notebook."""
-    try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
-    except UnicodeDecodeError:
-        return None, f"{name} is not a notebook: it is not text (UTF-8)"
-    except Exception as error:  # noqa: BLE001 (nbformat raises several kinds)
-        first = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        return None, f"{name} is not a notebook: it is not valid notebook JSON ({first})"
-    return nb, None
-
-
-def _master_cell(cell):
-    """A notebook cell made from the gradebook's record of it."""
-    meta = {"nbgrader": {"grade": cell["grade"], "grade_id": cell["name"], "locked": cell["locked"],
-                         "solution": cell["solution"], "task": cell["task"], "schema_version": 3,
-                         "checksum": cell["checksum"]}}
-    if cell["grade"]:
-        meta["nbgrader"]["points"] = cell["points"]
-    if cell["cell_type"] == "code":
-        return nbformat.v4.new_code_cell(cell["source"], metadata=meta)
-    return nbformat.v4.new_markdown_cell(cell["source"], metadata=meta)
-
-
-def _released(source):
-    """A locked cell's source as released (nbgrader's ``ClearHiddenTests`` applied)."""
-    cell = _master_cell(source)
-    ClearHiddenTests()._remove_hidden_test_region(cell)
-    return cell.source
-
-
-def _set_type(cell, cell_type):
-    if cell_type == "code":
-        cell.cell_type, cell.outputs, cell.execution_count = "code", [], None
-    else:
-        cell.cell_type = cell_type
-        cell.pop("outputs", None)
-        cell.pop("execution_count", None)
-
-
-def restore(nb, master):
-    """Make every cell the gradebook knows as released; put missing test cells back.
-
-    Parameters
-    ----------
-    nb : nbformat.NotebookNode
-        The submitted notebook (changed in place).
-    master : list of dict
-        The gradebook's cells of this notebook, in order.
-
-    Returns
-    -------
-    list of str
-        One note per change made, for the feedback.
-    """
-    notes, known = [], {cell["name"]: cell for cell in master}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader")
-        grade_id = (meta or {}).get("grade_id")
-        if grade_id is None:
-            continue
-        if grade_id not in known:
-            del cell.metadata["nbgrader"]
-            continue
-        source = known[grade_id]
-        if cell.cell_type != source["cell_type"]:
-            notes.append(f"Cell {grade_id} had been changed from {source['cell_type']} to "
-                         f"{cell.cell_type}; it was changed back.")
-            _set_type(cell, source["cell_type"])
-        cell.metadata["nbgrader"] = _master_cell(source).metadata["nbgrader"]
-        if source["locked"] and cell.source != source["source"]:
-            if source["grade"] and cell.source.strip() != _released(source).strip():
-                notes.append(f"The test cell {grade_id} had been edited; the released one was run.")
-            cell.source = source["source"]
-    present = {cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells if "nbgrader" in cell.metadata}
-    order = [cell["name"] for cell in master]
-    for position, cell in enumerate(master):
-        if cell["name"] in present or not (cell["grade"] or cell["locked"]):
-            continue
-        after = next((name for name in reversed(order[:position]) if name in present), None)
-        index = 0 if after is None else 1 + next(
-            i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == after)
-        nb.cells.insert(index, _master_cell(cell))
-        present.add(cell["name"])
-        if cell["grade"]:
-            notes.append(f"The test cell {cell['name']} was missing; the released one was put back.")
-    return notes
-
-
-def _unreadable(master, why):
-    """The released cells with every test failed, for a file that is not a notebook."""
-    nb = nbformat.v4.new_notebook(cells=[_master_cell(cell) for cell in master])
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.metadata["nbgrader"]["grade"]:
-            cell.outputs = [error_output("NotANotebook", f"not run: {why}")]
-    return nb
 
 
 def _notes_cell(lines):
@@ -172,12 +76,11 @@ def _grade_notebook(name, data, master, files, job, gpu):
     nb, why = (None, f"{name}.ipynb was not submitted") if data is None else read_notebook(data, f"{name}.ipynb")
     report = {"notes": [], "tampered": {}, "limit": None, "flagged": False}
     if nb is None:
-        nb = _unreadable(master, why)
+        nb = unreadable(master, why)
         report["notes"] = [f"{why}: every test of it scores 0."]
     else:
         nb, _ = ClearOutput().preprocess(nb, {})
-        nb, _ = DeduplicateIds().preprocess(nb, {})
-        restored = restore(nb, master)
+        restored = ([why] if why else []) + restore(nb, master)
         with tempfile.TemporaryDirectory(prefix="unet-course-grade-") as tmp:
             folders = _scratch(files, Path(tmp))
             nbformat.write(nb, str(folders[0] / f"{name}.ipynb"))
@@ -188,9 +91,8 @@ def _grade_notebook(name, data, master, files, job, gpu):
             first = next(iter(outcome.tampered.values()))
             report["flagged"] = True
             report["notes"].insert(0 if outcome.limit is None else 1,
-                                   f"{ENVIRONMENT_CHANGED[0].upper()}{ENVIRONMENT_CHANGED[1:]} ({first}): "
-                                   f"the test cells it affected score 0, and the submission is "
-                                   f"flagged for the instructor.")
+                                   f"Flagged for the instructor: {ENVIRONMENT_CHANGED} ({first}); "
+                                   f"its functions were graded outside its kernel as usual.")
     if report["notes"]:
         nb.cells.insert(0, _notes_cell(report["notes"]))
     scores = {cell.metadata["nbgrader"]["grade_id"]: utils.determine_grade(cell)[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_course.grading.messages import expect_close, fail
+from unet_course.grading.messages import fail
 from unet_course.lessons.practice.exercise import Exercise, call, expect_cases, expect_number, same_array
 
 # --- lesson 1: tiles and masks, splits ------------------------------------------
@@ -155,9 +155,9 @@ def _check_found_count(fn):
     for bar in (0.5, 0.9, 0.25):
         shown = f"found_count(coverages, min_coverage={bar}) with coverages {coverages.tolist()}"
         got = call(fn, coverages, bar, shown=shown)
-        expect_close(shown, float(np.asarray(got)), float(np.sum(coverages >= bar)), 1e-9,
-                     hint="return how many buildings are found (a count, not a share), and a building "
-                          "exactly at the bar counts as found")
+        expect_number(shown, got, float(np.sum(coverages >= bar)), 1e-9,
+                      hint="return how many buildings are found (a count, not a share), and a building "
+                           "exactly at the bar counts as found")
 
 
 FOUND_COUNT = Exercise(

@@ -24,12 +24,14 @@ import sys
 
 import numpy as np
 
-from unet_course.grading.messages import expect_close, fail, show
+from unet_course.grading.messages import CheckFailed, expect_close, fail, show
+from unet_course.grading.wrap import WIDTH, wrapped
 from unet_course.source import SourceView
 
-__all__ = ["Exercise", "NotWritten", "call", "expect_number", "expect_cases", "same_array"]
+__all__ = ["Exercise", "NotWritten", "call", "expect_number", "expect_cases", "same_array", "wrapped", "WIDTH"]
 
 CORRECT, MISSING, WRONG = "correct", "missing", "wrong"
+
 
 
 class NotWritten(Exception):
@@ -41,6 +43,8 @@ def call(fn, *args, shown):
 
     Raises :class:`NotWritten` for ``NotImplementedError`` and ``AssertionError``
     (a message naming the call) for any other error, or when ``fn`` is no function.
+    The student's error is the message's cause, so the message shows the
+    student's own failing lines (as the graded checks do).
     """
     if not callable(fn):
         fail(f"{shown} needs a function", "a function (def ...)", fn,
@@ -51,17 +55,23 @@ def call(fn, *args, shown):
     except NotImplementedError:
         raise NotWritten from None
     except Exception as error:  # a student's bug becomes the message
-        fail(f"{shown} raised {type(error).__name__}: {error}",
-             hint="run the function on the example of the lesson and read the traceback")
+        try:
+            fail(f"{shown} raised {type(error).__name__}: {error}",
+                 hint="the lines above name your line that raised; run it on the lesson's example")
+        except CheckFailed as failed:
+            raise failed from error
 
 
 def expect_number(shown, got, expected, tol, hint):
-    """Fail unless ``got`` is one number within ``tol`` of ``expected``."""
+    """Fail unless ``got`` is one number within ``tol`` of ``expected`` (text such as ``"0.9"`` is not)."""
     try:
+        if isinstance(got, (str, bytes)):
+            raise TypeError("text is not a number")
         number = float(np.asarray(got, dtype=np.float64).reshape(()))
     except (TypeError, ValueError):
         fail(f"{shown} should be one number", "a number such as 0.25", got,
-             hint="None means a function without `return`; a list or an array holds several numbers")
+             hint="None means a function without `return`; a list or an array holds several numbers; "
+                  "quotes make text, not a number")
     expect_close(shown, number, expected, tol, hint)
 
 
@@ -118,7 +128,8 @@ class Exercise:
         except NotWritten:
             return MISSING, self._missing()
         except AssertionError as error:
-            return WRONG, f"Not right yet. {error}"
+            first, *rest = f"Not right yet. {error}".splitlines()
+            return WRONG, "\n".join([first, *_student_lines(error), *rest])
         except Exception as error:  # an answer of a type the checks did not foresee
             return WRONG, f"Not right yet. Checking {self.name} failed: {type(error).__name__}: {error}"
         return CORRECT, f"Correct: {self.name} gives the expected answer on every case checked."
@@ -133,13 +144,13 @@ class Exercise:
             value = answer[0]
         else:
             value = sys._getframe(1).f_globals.get(self.name)
-        print(self.status(value)[1])
+        print(wrapped(self.status(value)[1]))
 
     def hint(self):
         """Print the next hint: the first call names the idea, later calls give the formula."""
         self._hints_given = min(self._hints_given + 1, 2)
         label = "Hint" if self._hints_given == 1 else "Hint 2 (the formula)"
-        print(f"{label}: {self.hints[self._hints_given - 1]}")
+        print(wrapped(f"{label}: {self.hints[self._hints_given - 1]}"))
 
     def solution(self):
         """Show the solution's code (highlighted in JupyterLab)."""
@@ -158,4 +169,13 @@ def same_array(shown, got, expected, tol, hint):
     if not np.allclose(got_array.astype(np.float64), expected, atol=tol, rtol=0):
         fail(shown, show(np.asarray(expected)), show(got_array), hint=hint)
     return got_array
+
+
+
+def _student_lines(error):
+    """The "Your code raised it here:" lines a :class:`CheckFailed` shows above its message."""
+    if not isinstance(error, CheckFailed):
+        return []
+    rendered = error._render_traceback_()          # IPython's protocol: these lines, then the message
+    return rendered[:len(rendered) - len(str(error).splitlines())]
 

@@ -1,0 +1,310 @@
+"""Measuring which way trains fastest on this machine, and remembering it (lesson 7).
+
+A *way* is a precision policy, XLA on or off, and how the tiles reach
+``model.fit`` (:data:`WAYS`). The seed's own way, float32 numpy arrays into
+``fit``, is always one of them, so the choice is never slower than the seed
+by more than the noise of the measurement. On first use for a run size on a
+machine, :func:`measure_ways` builds one model per way at the run's size,
+runs one untimed epoch of it (the trace), then times ``steps`` training steps
+of every way, ``rounds`` times, interleaved; :func:`select_way` keeps the way
+that would finish the whole run soonest (its fastest step times the run's
+steps, plus XLA's compile), the seed's way unless another is faster by more
+than :data:`MARGIN`. The choice and its figures go
+into ``accelerator.json`` in the user's cache folder (``$XDG_CACHE_HOME`` or
+``~/.cache``, under ``unet-course/``; ``UNET_COURSE_CACHE_DIR`` replaces the
+folder), keyed by :func:`machine_key`: CPU model and flags, cores, GPUs,
+TensorFlow version and the run's size. ``--retune`` measures again.
+
+What each way costs to find out: a trace of the training step and
+``(rounds + 1) * steps`` steps. Measured at the laptop size on a 2-core AMD
+EPYC busy with other work (load average 8-12): 13-20 s of tracing and about
+0.2-0.5 s per step for each of the two ways, 39-46 s in all, once. XLA
+compiles for about 30 s, so it is measured only for runs long enough to pay that back
+(:data:`XLA_MIN_RUN_SECONDS`). Thread-pool sizes are not among the ways: they
+are fixed once TensorFlow has started, so a run cannot try them on itself.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Way", "WAYS", "SEED_WAY", "candidate_ways", "measure_ways", "select_way",
+           "machine_key", "cache_path", "read_cache", "write_cache", "cached_measurement", "remember"]
+
+CACHE_ENV = "UNET_COURSE_CACHE_DIR"
+CACHE_FILE = "accelerator.json"
+#: Another way must beat the seed's projected run time by this fraction to be chosen.
+MARGIN = 0.03
+#: XLA is measured only when the run, at the best other way's speed, would take this long.
+XLA_MIN_RUN_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class Way:
+    """One way to train: ``policy`` (Keras dtype policy), ``jit`` (XLA), ``inputs``
+    (``"numpy"``: float32 arrays into ``fit``, the seed's; ``"tf.data"``: ``make_dataset``)."""
+
+    policy: str
+    jit: bool
+    inputs: str
+    description: str
+
+
+WAYS = {
+    "seed": Way("float32", False, "numpy", "the seed's: float32 numpy arrays into fit, float32 through oneDNN"),
+    "float32": Way("float32", False, "tf.data", "float32 through oneDNN, tiles from tf.data"),
+    "bfloat16": Way("mixed_bfloat16", False, "tf.data", "mixed bfloat16 through oneDNN (native), tf.data"),
+    "xla": Way("float32", True, "tf.data", "float32 compiled by XLA, tf.data"),
+}
+SEED_WAY = "seed"
+NATIVE_BF16 = {"avx512_bf16", "amx_bf16"}
+
+
+def candidate_ways(cpu_flags, long_run=False):
+    """The ways worth measuring on this CPU, and why each other one is left out.
+
+    Always the seed's. With native bfloat16, bfloat16 through tf.data; without
+    it, float32 through tf.data (the seed's arithmetic, another input path).
+    XLA only for a long run. Each way measured costs one trace of the
+    training step, so the list is kept short.
+
+    Returns ``(names, left_out)``: a list of :data:`WAYS` keys, the seed's
+    first, and ``{name: reason}``.
+
+    Examples
+    --------
+    >>> candidate_ways({"avx2"})[0]
+    ['seed', 'float32']
+    >>> candidate_ways({"avx512_bf16"}, long_run=True)[0]
+    ['seed', 'bfloat16', 'xla']
+    """
+    names, left_out = [SEED_WAY], {}
+    if NATIVE_BF16 & set(cpu_flags):
+        names.append("bfloat16")
+        left_out["float32"] = ("the seed's arithmetic through another input path; with native bfloat16 "
+                               "the trace it costs is spent on bfloat16 instead")
+    else:
+        names.append("float32")
+        left_out["bfloat16"] = "this CPU has no native bfloat16 (avx512_bf16, amx_bf16): emulated, it is slower"
+    if long_run:
+        names.append("xla")
+    else:
+        left_out["xla"] = (f"the run is shorter than {XLA_MIN_RUN_SECONDS / 60:.0f} min: XLA's compile "
+                           "(about 30 s on a laptop CPU) would not pay for itself")
+    return names, left_out
+
+
+def _noise_tiles(n, size, seed=0):
+    """``n`` random tiles of ``size`` px: the content does not change the speed of a step."""
+    import numpy as np
+
+    from unet_course.data import TileSet
+
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    masks = (rng.random((n, size, size)) < 0.15).astype(np.uint8)
+    return TileSet(images, masks, [f"noise_{i}" for i in range(n)], np.zeros((n, 2)))
+
+
+def _fitters(tiles, batch_size, callbacks):
+    """``{inputs: fit(model)}``: one epoch over ``tiles`` the numpy way and the tf.data way."""
+    import numpy as np
+
+    from unet_course.data import make_dataset
+
+    x = tiles.images.astype(np.float32) / np.float32(255.0)
+    y = tiles.masks[..., None].astype(np.float32)
+    dataset = make_dataset(tiles, batch_size=batch_size, shuffle=True, seed=0)
+    return {
+        "numpy": lambda m: m.fit(x, y, batch_size=batch_size, epochs=1, shuffle=True, verbose=0,
+                                 callbacks=callbacks),
+        "tf.data": lambda m: m.fit(dataset, epochs=1, shuffle=False, verbose=0, callbacks=callbacks),
+    }
+
+
+def _step_timer(clock):
+    """A callback that appends the duration of every training step (input included) to ``.times``."""
+    from unet_course.backend import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        times = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.start = clock()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.times.append(clock() - self.start)
+
+    return StepTimer()
+
+
+def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=time.perf_counter):
+    """Time ``steps`` training steps of each way, ``rounds`` times interleaved (lesson 7).
+
+    Each way first runs one untimed epoch of ``steps`` steps: it traces the
+    model's training step for its inputs (XLA: compiles it). Then ``rounds``
+    epochs of each way run in turn (way 1, way 2, ..., way 1, ...), so a
+    machine that slows down slows every way alike; every step is timed from
+    Keras' batch begin to its end (the input pipeline included, the set-up of
+    the epoch not: it happens once per epoch of a real run).
+
+    Parameters
+    ----------
+    names : list of str
+        Keys of :data:`WAYS` (:func:`candidate_ways`).
+    build : callable
+        ``build(policy, jit)`` returns a compiled model of the run's size.
+    image_size, batch_size : int
+        The run's tile side and batch size.
+
+    Returns
+    -------
+    dict
+        ``{name: {"step_seconds": [...], "trace_seconds": s}}``. Each way has
+        its own model: one model fed both ways would trace again at every switch.
+    """
+    timer = _step_timer(clock)
+    fit = _fitters(_noise_tiles(steps * batch_size, image_size), batch_size, [timer])
+    models, figures = {}, {}
+    for name in names:
+        way = WAYS[name]
+        start = clock()
+        models[name] = build(way.policy, way.jit)
+        fit[way.inputs](models[name])
+        figures[name] = {"step_seconds": [], "trace_seconds": round(clock() - start, 2)}
+    for _ in range(rounds):
+        for name in names:
+            way = WAYS[name]
+            timer.times.clear()
+            fit[way.inputs](models[name])
+            figures[name]["step_seconds"] += [round(t, 4) for t in timer.times]
+    for name, f in figures.items():   # the untimed epoch also ran steps: keep only the trace
+        f["trace_seconds"] = round(max(0.0, f["trace_seconds"] - steps * statistics.median(f["step_seconds"])), 2)
+    return figures
+
+
+def select_way(figures, run_steps, margin=MARGIN, numpy_inputs=True):
+    """The way that would finish a run of ``run_steps`` steps soonest, and why (a pure function).
+
+    A way is compared by its fastest step: on a shared machine other work only
+    ever adds time, so the fastest of several steps is the way's own speed.
+    Its run time is that step time times ``run_steps``, plus, for XLA, what it
+    spent compiling beyond the cheapest trace. The seed's way is kept unless
+    another way's time is lower by more than ``margin`` of the seed's. The
+    projection returned, what the run should take, uses the median step. ``numpy_inputs=False`` (a run that augments
+    inside tf.data) leaves the numpy ways out.
+
+    Returns ``(name, projected_seconds, reason)``.
+
+    Examples
+    --------
+    >>> figures = {"seed": {"step_seconds": [1.0, 1.1, 0.9], "trace_seconds": 5},
+    ...            "bfloat16": {"step_seconds": [0.6, 0.7, 0.5], "trace_seconds": 6}}
+    >>> select_way(figures, 100)[0]
+    'bfloat16'
+    """
+    figures = {n: f for n, f in figures.items() if numpy_inputs or WAYS[n].inputs != "numpy"}
+    if not figures:
+        raise ValueError("select_way needs the figures of at least one way")
+    cheapest_trace = min(f["trace_seconds"] for f in figures.values())
+
+    def run_seconds(name, step):
+        extra = figures[name]["trace_seconds"] - cheapest_trace if WAYS[name].jit else 0.0
+        return step(figures[name]["step_seconds"]) * run_steps + extra
+
+    fastest = {name: run_seconds(name, min) for name in figures}
+    best = min(fastest, key=fastest.get)
+    base = SEED_WAY if SEED_WAY in fastest else "float32" if "float32" in fastest else best
+    if best != base and fastest[best] > (1 - margin) * fastest[base]:
+        best = base
+    reason = f"measured fastest: {WAYS[best].description}"
+    if best != base:
+        reason += f", {fastest[base] / fastest[best]:.2f}x the {base} way over this run's {run_steps} steps"
+    elif len(fastest) > 1:
+        reason += f" (no other way was more than {margin:.0%} faster over this run's {run_steps} steps)"
+    projected = {name: round(run_seconds(name, statistics.median), 1) for name in figures}
+    return best, projected, reason
+
+
+# --- the cache --------------------------------------------------------------------
+
+
+def cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model name (Linux), or the platform's description."""
+    import platform
+
+    try:
+        for line in Path(cpuinfo).read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_key(cpu, flags, cores, gpus, tensorflow, image_size, filters, batch_size):
+    """The cache key of a measurement: ``(hex digest, the dict it digests)``; any change measures again."""
+    described = {"cpu": cpu, "flags": sorted(flags), "cores": cores, "gpus": list(gpus),
+                 "tensorflow": tensorflow, "image_size": image_size, "filters": filters,
+                 "batch_size": batch_size}
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+    return digest, described
+
+
+def cache_path():
+    """``accelerator.json`` in the user's cache folder (``$UNET_COURSE_CACHE_DIR``, else XDG's)."""
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "unet-course"
+    return Path(folder) / CACHE_FILE
+
+
+def read_cache(path=None, say=print):
+    """The cached choices ``{key: entry}``; an unreadable file is reported in one line and ignored."""
+    path = Path(path or cache_path())
+    if not path.is_file():
+        return {}
+    try:
+        entries = json.loads(path.read_text())
+        if not isinstance(entries, dict) or not all(_valid(e) for e in entries.values()):
+            raise ValueError("not a table of measurements")
+        return entries
+    except (OSError, ValueError) as error:
+        say(f"note: the accelerator cache {path} is unreadable ({type(error).__name__}); measuring again")
+        return {}
+
+
+def _valid(entry):
+    """An entry holds figures of known ways, each with its step times and trace time."""
+    figures = entry.get("figures") if isinstance(entry, dict) else None
+    return isinstance(figures, dict) and figures and all(
+        name in WAYS and isinstance(f, dict) and f.get("step_seconds")
+        and all(isinstance(t, (int, float)) and t > 0 for t in f["step_seconds"])
+        and isinstance(f.get("trace_seconds"), (int, float)) for name, f in figures.items())
+
+
+def write_cache(entries, path=None):
+    """Write ``entries`` whole (a temporary file, then renamed: never half-written)."""
+    path = Path(path or cache_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    partial.replace(path)
+    return path
+
+
+def cached_measurement(key, path=None, say=print):
+    """The measurement cached under ``key``, or None."""
+    return read_cache(path, say).get(key)
+
+
+def remember(key, entry, path=None):
+    """Add or replace one entry of the cache; the others are kept (an unreadable file is replaced)."""
+    entries = read_cache(path, say=lambda _: None)
+    entries[key] = entry
+    return write_cache(entries, path)
