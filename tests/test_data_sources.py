@@ -137,3 +137,20 @@ def test_resize_tiles_against_block_means():
     assert large.images.shape == (3, 16, 16, 3) and set(np.unique(large.masks)) <= {0, 1}
     with pytest.raises(DatasetError, match="size must be a whole number >= 1, got 0"):
         resize_tiles(tiles, 0)
+
+
+def test_tiles_without_a_test_folder_are_scored_on_validation_and_say_so(tile_layout, capsys):
+    rng = np.random.default_rng(1)
+    for split, x in (("training", 100), ("validation", 900)):
+        root = tile_layout(split, x, 200, rng.integers(0, 256, (32, 32, 3)).astype(np.float32),
+                           (rng.random((32, 32)) < 0.5).astype(np.float32))
+    prof = replace(profile("smoke"), image_size=32)
+    data = load_data(f"tiles:{root}", prof)
+    assert data.test.names == data.validation.names == ["image_900_200"]
+    assert "no test/ folder" in data.note and "validation" in data.note
+    assert "Note:" in capsys.readouterr().out
+    with pytest.raises(DatasetError, match=r"tiles/test/images is not a folder"):
+        load_data(f"tiles:{root}", prof, without_test="error")
+    with pytest.raises(DatasetError, match=r"without_test='skip'"):
+        load_data(f"tiles:{root}", prof, without_test="skip")
+    assert load_data(f"tiles:{root}", prof, split="spatial").note == ""

@@ -24,6 +24,7 @@ The core, in the order the lessons teach it:
 - :mod:`unet_course.accelerator`   -- precision, XLA and input path chosen for the machine, or forced (lesson 7)
 - :mod:`unet_course.tuning`        -- the ways to train, measured on first use and cached per machine (lesson 7)
 - :mod:`unet_course.estimate`      -- how long a run will take, from its own steps (lesson 7)
+- :mod:`unet_course.recipes`       -- named ways to train beyond the profile: the seed's, and best-laptop for real tiles (lesson 9)
 - :mod:`unet_course.train`         -- the seed's training recipe with callbacks (lessons 4, 5, 7)
 - :mod:`unet_course.metrics`       -- confusion counts, Dice, IoU, precision, recall (lessons 2, 8)
 - :mod:`unet_course.evaluate`      -- predictions, test-metric tables against the seed (lesson 8)

@@ -45,6 +45,7 @@ from pathlib import Path
 from unet_course.accelerator import PRECISIONS
 from unet_course.footprints.commands import add_footprint_commands
 from unet_course.profiles import PROFILES
+from unet_course.recipes import RECIPES
 from unet_course.validate import whole_number
 
 SOURCES = ("synthetic", "tiles:PATH", "massachusetts:PATH")
@@ -90,6 +91,12 @@ def _training_options(parser):
                         help="compile the training step with XLA (default auto: measured on a CPU, on a GPU)")
     parser.add_argument("--retune", action="store_true",
                         help="measure again which way trains fastest here (default: the cached choice)")
+    _recipe_option(parser)
+
+
+def _recipe_option(parser):
+    parser.add_argument("--recipe", choices=list(RECIPES), default="seed",
+                        help="seed (default: the seed's recipe) or best-laptop (see README)")
 
 
 def build_parser():
@@ -108,6 +115,7 @@ def build_parser():
     _common(evaluate)
     evaluate.add_argument("--threshold", type=float, default=0.5,
                           help="probability above which a pixel is building (default 0.5)")
+    _recipe_option(evaluate)
     download = commands.add_parser(
         "download", help="fetch the official Massachusetts Buildings data set (about 1.5 GB)")
     download.add_argument("--dest", type=Path, default=Path("data/cache/massachusetts"),
@@ -155,7 +163,8 @@ def _train(args, prof, splits, source, resume):
     # Progress bars on a terminal; one line per epoch into a log file or a pipe.
     verbose = 0 if args.quiet else ("auto" if sys.stdout.isatty() else 2)
     return train_unet(prof, args.out, data=splits, resume=resume, source=source, verbose=verbose,
-                      precision=args.precision, xla=args.xla, retune=args.retune)
+                      precision=args.precision, xla=args.xla, retune=args.retune, recipe=args.recipe,
+                      epochs=getattr(args, "epochs", None))  # --epochs wins over the recipe's
 
 
 def _save_figures(out, test, probs, worst):
@@ -176,8 +185,9 @@ def _save_figures(out, test, probs, worst):
 def _report(args, prof, source, model, test, start, threshold=0.5):
     """Evaluate on the test tiles, write metrics.json and the figures, print the table."""
     from unet_course import evaluate
+    from unet_course.recipes import predict_with_recipe
 
-    probs = evaluate.predict_probabilities(model, test, batch_size=prof.batch_size)
+    probs = predict_with_recipe(args.recipe, model, test, batch_size=prof.batch_size)
     metrics = evaluate.score_predictions(test.masks, probs, threshold)
     # The worst tiles that have buildings; tiles without any score Dice 0 for one false pixel.
     worst = evaluate.worst_tiles(test.masks, probs, k=4, threshold=threshold, with_buildings=True)
@@ -200,12 +210,14 @@ def _report(args, prof, source, model, test, start, threshold=0.5):
 def run_demo(args):
     """``unet-course demo``: train (or resume) and evaluate in one go."""
     from unet_course.data import load_data
+    from unet_course.recipes import data_profile, recipe_splits
 
     start, prof = time.perf_counter(), args.prof
     print(f"unet-course demo: profile {prof.name} ({prof.image_size} px, base {prof.base_filters} "
           f"filters, up to {prof.epochs} epochs), data {args.data}, output {args.out}")
-    splits = load_data(args.data, prof)
+    splits = load_data(args.data, data_profile(args.recipe, prof))
     result = _train(args, prof, splits, args.data, resume=True)
+    splits = recipe_splits(args.recipe, splits, prof)
     _report(args, prof, args.data, result.model, splits.test, start)
     return 0
 
@@ -213,12 +225,14 @@ def run_demo(args):
 def run_train(args):
     """``unet-course train``: one training run into ``--out``."""
     from unet_course.data import load_data
+    from unet_course.recipes import data_profile
     from unet_course.rundir import check_run_dir
 
     prof = args.prof
     check_run_dir(args.out, prof, args.resume)
     source = args.data or prof.data
-    result = _train(args, prof, load_data(source, prof), source, resume=args.resume)
+    result = _train(args, prof, load_data(source, data_profile(args.recipe, prof)), source,
+                    resume=args.resume)
     info = result.metadata
     print(f"Trained {info['epochs_run']} epochs in {info.get('seconds', 0):.0f} s; best epoch "
           f"{info.get('best_epoch')}; model in {args.out / 'best.keras'}")
@@ -228,6 +242,7 @@ def run_train(args):
 def run_evaluate(args):
     """``unet-course evaluate``: score ``--out/best.keras`` on the test split."""
     from unet_course.data import load_data
+    from unet_course.recipes import data_profile, recipe_splits
     from unet_course.evaluate import load_trained_model
 
     start, prof = time.perf_counter(), args.prof
@@ -238,7 +253,9 @@ def run_evaluate(args):
             f"the model in {args.out} takes {size}x{size} tiles but profile {prof.name!r} makes "
             f"{prof.image_size}x{prof.image_size} ones; pass the --profile it was trained with")
     source = args.data or prof.data
-    _report(args, prof, source, model, load_data(source, prof).test, start, args.threshold)
+    splits = recipe_splits(args.recipe, load_data(source, data_profile(args.recipe, prof)), prof)
+    _report(args, prof, source + (f" -- {splits.note}" if splits.note else ""), model, splits.test,
+            start, args.threshold)
     return 0
 
 

@@ -60,24 +60,29 @@ def _check_block_arguments(filters, dropout_rate, kernel_initializer):
     _check_initializer(kernel_initializer)
 
 
-def _conv_dropout(filters, inputs, dropout_rate, kernel_initializer):
+def _conv_dropout(filters, inputs, dropout_rate, kernel_initializer, batch_norm=False):
     """One 3x3 convolution (stride 1, same padding, relu) followed by spatial dropout.
 
     The seed's ``Conv2D(filters, kernel_size=(3, 3), padding='same', strides=1,
-    activation='relu', kernel_initializer=kernel_initializer)``.
+    activation='relu', kernel_initializer=kernel_initializer)``. With
+    ``batch_norm`` (not the seed's, see :func:`build_unet`) the convolution is
+    linear and ``BatchNormalization`` then ``relu`` follow it.
     """
     x = layers.Conv2D(
         filters,
         kernel_size=(3, 3),
         padding="same",
         strides=1,
-        activation="relu",
+        activation=None if batch_norm else "relu",
         kernel_initializer=kernel_initializer,
     )(inputs)
+    if batch_norm:
+        x = layers.Activation("relu")(layers.BatchNormalization()(x))
     return layers.SpatialDropout2D(dropout_rate)(x)
 
 
-def encoder_block(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal"):
+def encoder_block(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal",
+                  batch_norm=False):
     """Two 3x3 convolutions with spatial dropout, then 2x2 max pooling.
 
     Lesson 6 "The U-Net's three kinds of block" explains it; lesson 4
@@ -102,13 +107,13 @@ def encoder_block(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_n
         Features after pooling, ``(batch, H/2, W/2, filters)``: the next block's input.
     """
     _check_block_arguments(filters, dropout_rate, kernel_initializer)
-    x = _conv_dropout(filters, inputs, dropout_rate, kernel_initializer)
-    skip = _conv_dropout(filters, x, dropout_rate, kernel_initializer)
+    x = _conv_dropout(filters, inputs, dropout_rate, kernel_initializer, batch_norm)
+    skip = _conv_dropout(filters, x, dropout_rate, kernel_initializer, batch_norm)
     pooled = layers.MaxPooling2D(pool_size=(2, 2), padding="same")(skip)
     return skip, pooled
 
 
-def bottleneck(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal"):
+def bottleneck(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_normal", batch_norm=False):
     """Two 3x3 convolutions with spatial dropout at the smallest size.
 
     The seed calls it ``baseline_layer``. Lesson 6 "The U-Net's three kinds
@@ -131,12 +136,12 @@ def bottleneck(filters, inputs, dropout_rate=0.1, kernel_initializer="lecun_norm
         ``(batch, H, W, filters)``, the same size as ``inputs``.
     """
     _check_block_arguments(filters, dropout_rate, kernel_initializer)
-    x = _conv_dropout(filters, inputs, dropout_rate, kernel_initializer)
-    return _conv_dropout(filters, x, dropout_rate, kernel_initializer)
+    x = _conv_dropout(filters, inputs, dropout_rate, kernel_initializer, batch_norm)
+    return _conv_dropout(filters, x, dropout_rate, kernel_initializer, batch_norm)
 
 
 def decoder_block(filters, connections, inputs, dropout_rate=0.1,
-                  kernel_initializer="lecun_normal"):
+                  kernel_initializer="lecun_normal", batch_norm=False):
     """Upsample ``inputs``, concatenate the skip ``connections``, convolve twice.
 
     A 2x2 transposed convolution with stride 2 and ``relu`` doubles the height and width,
@@ -172,8 +177,8 @@ def decoder_block(filters, connections, inputs, dropout_rate=0.1,
         kernel_initializer=kernel_initializer,
     )(inputs)
     x = layers.concatenate([up, connections], axis=-1)
-    x = _conv_dropout(filters, x, dropout_rate, kernel_initializer)
-    return _conv_dropout(filters, x, dropout_rate, kernel_initializer)
+    x = _conv_dropout(filters, x, dropout_rate, kernel_initializer, batch_norm)
+    return _conv_dropout(filters, x, dropout_rate, kernel_initializer, batch_norm)
 
 
 def _check_input_shape(input_shape):
@@ -195,7 +200,7 @@ def _check_input_shape(input_shape):
 
 
 def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
-               kernel_initializer="lecun_normal"):
+               kernel_initializer="lecun_normal", batch_norm=False):
     """Build the seed's U-Net: 4 encoder blocks, a bottleneck, 4 decoder blocks.
 
     Filters double at each encoder block (``filters``, 2x, 4x, 8x), the
@@ -215,6 +220,10 @@ def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
         Spatial dropout rate after every 3x3 convolution, in [0, 1).
     kernel_initializer : str or keras.initializers.Initializer, default "lecun_normal"
         Initializer of every convolution except the 1x1 head.
+    batch_norm : bool, default False
+        Not the seed's: put ``BatchNormalization`` between every 3x3
+        convolution and its ``relu`` (an option of :mod:`unet_course.recipes`;
+        measured in the README). False builds the seed's network exactly.
 
     Returns
     -------
@@ -239,14 +248,14 @@ def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
     skips = []
     x = inputs
     for level in range(DEPTH):
-        skip, x = encoder_block(filters * 2**level, x, dropout_rate, kernel_initializer)
+        skip, x = encoder_block(filters * 2**level, x, dropout_rate, kernel_initializer, batch_norm)
         skips.append(skip)
 
-    x = bottleneck(filters * 2**DEPTH, x, dropout_rate, kernel_initializer)
+    x = bottleneck(filters * 2**DEPTH, x, dropout_rate, kernel_initializer, batch_norm)
 
     for level in reversed(range(DEPTH)):
         x = decoder_block(filters * 2**level, skips[level], x, dropout_rate,
-                          kernel_initializer)
+                          kernel_initializer, batch_norm)
 
     # The seed's head, Conv2D(1, 1, activation='sigmoid'): Keras' default
     # initializer (glorot_uniform), not kernel_initializer. float32 keeps the

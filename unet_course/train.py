@@ -24,6 +24,7 @@ import numpy as np
 import unet_course
 from unet_course.accelerator import configure_accelerator
 from unet_course.backend import tf, keras
+from unet_course import recipes
 from unet_course.estimate import AnnounceTime
 from unet_course.data import Splits, load_data, make_dataset
 from unet_course.losses import get_loss
@@ -82,7 +83,7 @@ def learning_rate_schedule(initial=1e-3, decay_steps=1000, decay_rate=0.9):
     return keras.optimizers.schedules.ExponentialDecay(initial, decay_steps, decay_rate)
 
 
-def compile_unet(model, loss="bce_dice", learning_rate=None, jit_compile="auto"):
+def compile_unet(model, loss="bce_dice", learning_rate=None, jit_compile="auto", schedule=None):
     """Compile a U-Net the seed's way: Adam, decaying learning rate, dataset metrics.
 
     Lesson 7 "Training" explains each choice.
@@ -97,6 +98,8 @@ def compile_unet(model, loss="bce_dice", learning_rate=None, jit_compile="auto")
         Starting learning rate of the schedule (default: the seed's 1e-3).
     jit_compile : bool or "auto", default "auto"
         XLA compilation; ``"auto"`` lets Keras use it on a GPU only.
+    schedule : keras LearningRateSchedule, optional
+        Instead of the seed's (:mod:`unet_course.recipes` passes a cosine).
 
     Returns
     -------
@@ -105,7 +108,7 @@ def compile_unet(model, loss="bce_dice", learning_rate=None, jit_compile="auto")
         ``recall``, ``accuracy``) count pixels over each whole epoch.
     """
     initial = 1e-3 if learning_rate is None else float(learning_rate)
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate_schedule(initial))
+    optimizer = keras.optimizers.Adam(learning_rate=schedule or learning_rate_schedule(initial))
     model.compile(optimizer=optimizer, loss=get_loss(loss), metrics=dataset_metrics(),
                   jit_compile=jit_compile)
     return model
@@ -174,7 +177,8 @@ def make_callbacks(run_dir, patience=3, resume=False):
     ]
 
 
-def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=None, **unet_options):
+def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=None, schedule=None,
+                  **unet_options):
     """A seeded ``build_unet`` sized by the profile, compiled by :func:`compile_unet` (lesson 7).
 
     The one way the course makes a model to train: lessons 4 and 5 vary the
@@ -207,7 +211,8 @@ def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=No
         with strategy.scope():
             model = build_unet((prof.image_size, prof.image_size, 3), filters=prof.base_filters,
                                **unet_options)
-            return compile_unet(model, loss, learning_rate, jit_compile=accel["jit_compile"])
+            return compile_unet(model, loss, learning_rate, jit_compile=accel["jit_compile"],
+                                schedule=schedule)
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -245,7 +250,8 @@ def _splits(data, prof, source):
             f"training tiles are {size[0]}x{size[1]} pixels but profile {prof.name!r} expects "
             f"{prof.image_size}x{prof.image_size}; resize them with unet_course.data.resize_tiles")
     counts = "/".join(str(len(part)) for part in (data.train, data.validation, data.test))
-    return data, f"{source or 'in-memory Splits'} ({counts} train/validation/test tiles)"
+    note = f"; {data.note}" if data.note else ""
+    return data, f"{source or 'in-memory Splits'} ({counts} train/validation/test tiles{note})"
 
 
 def _finished_run(run_dir, info, loss):
@@ -266,7 +272,7 @@ def _inputs(tiles, accel, batch_size, shuffle, augment, seed):
 
 def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=False,
                epochs=None, verbose="auto", learning_rate=None, source=None, precision=None, xla=None,
-               retune=False):
+               retune=False, recipe=None):
     """Train a U-Net with the seed's recipe; resumable, reported in ``run.json``.
 
     Lesson 7 "Training" walks through it. The model is ``build_unet((s, s, 3),
@@ -302,6 +308,8 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
         machine's measured choice, see :mod:`unet_course.accelerator`.
     retune : bool, default False
         Measure the ways to train again instead of reading the cache.
+    recipe : str or unet_course.recipes.Recipe, optional
+        ``"seed"`` (the default) or ``"best-laptop"``, see :mod:`unet_course.recipes`.
 
     Returns
     -------
@@ -318,8 +326,10 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
     info = check_run_dir(run_dir, prof, resume)
     if resume and info and info.get("status") == "finished":
         return _finished_run(run_dir, info, loss)
-    splits, described = _splits(data, prof, source)
-    max_epochs = int(epochs or prof.epochs)
+    rec = recipes.get_recipe(recipe)
+    splits, described = _splits(data, recipes.data_profile(rec, prof), source)
+    splits = recipes.recipe_splits(rec, splits, prof)
+    max_epochs = int(epochs or rec.epochs or prof.epochs)      # --epochs wins over the recipe's
     per_epoch = _steps(len(splits.train), prof.batch_size)
     accel = run_accelerator(prof, per_epoch * max_epochs, precision, xla, augment, retune)
     keras.utils.set_random_seed(prof.seed)
@@ -328,13 +338,18 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
         "status": "running", "profile": prof.name,
         "profile_settings": {**asdict(prof), "split": list(prof.split)},
         "data": described, "loss": loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
-        "max_epochs": max_epochs, "package_version": unet_course.__version__,
+        "max_epochs": max_epochs, "recipe": rec.name, "package_version": unet_course.__version__,
         "tensorflow_version": tf.__version__, "keras_version": keras.__version__, **accel,
     }
     write_run_info(run_dir, metadata)
-    train = _inputs(splits.train, accel, prof.batch_size, True, augment, prof.seed)
-    val = _inputs(splits.validation, accel, prof.batch_size, False, False, prof.seed)
-    model = compiled_unet(prof, loss, learning_rate, accel)
+    if rec.full_resolution or rec.augment:     # the recipe's own tf.data pipeline (random crops, augmentation)
+        train_ds, val_ds = recipes.recipe_datasets(rec, splits, prof, augment)
+        train, val = {"x": train_ds}, {"x": val_ds}
+    else:                                       # the way measured fastest here (numpy arrays or tf.data)
+        train = _inputs(splits.train, accel, prof.batch_size, True, augment, prof.seed)
+        val = _inputs(splits.validation, accel, prof.batch_size, False, False, prof.seed)
+    model = compiled_unet(prof, loss, learning_rate, accel, batch_norm=rec.batch_norm,
+                          schedule=recipes.recipe_schedule(rec, learning_rate or 1e-3, per_epoch * max_epochs))
     callbacks = make_callbacks(run_dir, prof.patience, resume=resume)
     if verbose != 0:
         callbacks.append(AnnounceTime(max_epochs, per_epoch, _steps(len(splits.validation), prof.batch_size),

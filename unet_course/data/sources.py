@@ -7,6 +7,10 @@ tiles is one setting (``UNET_COURSE_DATA`` or a profile's ``data``):
 - ``"synthetic"``: procedural scenes, generated in seconds (the default);
 - ``"tiles:PATH"``: the seed's tile layout (``training/``, ``validation/``, ``test/``);
 - ``"massachusetts:PATH"``: the official data set (``train/``, ``valid/``, ``test/``).
+
+A folder without its test split (``../shared/real_tiles`` has only
+``training/`` and ``validation/``) is scored on its validation tiles, and
+says so (:data:`NO_TEST_SPLIT`); ``without_test="error"`` refuses it instead.
 """
 from __future__ import annotations
 
@@ -24,16 +28,26 @@ from unet_course.validate import whole_number
 
 SOURCES = ("synthetic", "tiles:PATH", "massachusetts:PATH")
 SPLIT_METHODS = ("random", "spatial")
+WITHOUT_TEST = ("validation", "error")
 RESIZE_CHUNK = 256
+#: What a folder source without a test split does, said once when it is loaded.
+NO_TEST_SPLIT = ("{root} has no {test}/ folder: its test split is its validation tiles, "
+                 "so test scores are validation scores (tuned on, not unseen)")
 
 
 @dataclass
 class Splits:
-    """The three tile sets of an experiment (lesson 1)."""
+    """The three tile sets of an experiment (lesson 1).
+
+    ``note`` says how they differ from a folder's own three splits, for
+    example that ``test`` is the validation tiles because there was no test
+    split (empty when nothing differs).
+    """
 
     train: TileSet
     validation: TileSet
     test: TileSet
+    note: str = ""
 
 
 def _resize(stack: np.ndarray, size: int) -> np.ndarray:
@@ -75,7 +89,8 @@ def parse_source(source: str) -> tuple:
     raise DatasetError(f"data source {source!r}: expected one of {', '.join(SOURCES)}")
 
 
-def load_data(source: str | None = None, prof=None, split: str = "random") -> Splits:
+def load_data(source: str | None = None, prof=None, split: str = "random",
+              without_test: str = "validation") -> Splits:
     """Load train, validation and test tiles for a profile (lesson 1).
 
     Parameters
@@ -104,6 +119,8 @@ def load_data(source: str | None = None, prof=None, split: str = "random") -> Sp
         prof = profile()
     if split not in SPLIT_METHODS:
         raise DatasetError(f"split={split!r}: expected one of {SPLIT_METHODS}")
+    if without_test not in WITHOUT_TEST:
+        raise DatasetError(f"without_test={without_test!r}: expected one of {WITHOUT_TEST}")
     kind, path = parse_source(prof.data if source is None else source)
     if kind == "synthetic":
         tiles = synthetic_tiles(prof.n_tiles, prof.image_size, prof.seed)
@@ -116,15 +133,21 @@ def load_data(source: str | None = None, prof=None, split: str = "random") -> Sp
         hint = (" (download it with unet_course.data.download_massachusetts)"
                 if kind == "massachusetts" else "")
         raise DatasetError(f"{path} is not a folder; expected the {kind} data there{hint}")
-    if kind == "tiles":
-        loaded = [load_tiles(path, name) for name in ("training", "validation", "test")]
-    else:
-        loaded = [load_massachusetts(path, name) for name in ("train", "valid", "test")]
+    names = ("training", "validation", "test") if kind == "tiles" else ("train", "valid", "test")
+    reader = load_tiles if kind == "tiles" else load_massachusetts
+    note = ""
+    if without_test == "validation" and not (path / names[2]).exists() and (path / names[1]).is_dir():
+        note = NO_TEST_SPLIT.format(root=path, test=names[2])
+        names = names[:2]
+        print(f"Note: {note}.")
+    loaded = [reader(path, name) for name in names]
     if split == "spatial":
         pooled = pool_tiles(loaded)
         parts = spatial_block_split(pooled.origins, prof.split, seed=prof.seed)
-        loaded = [pooled.subset(idx) for idx in parts]
-    return Splits(*(resize_tiles(t, prof.image_size) for t in loaded))
+        loaded, note = [pooled.subset(idx) for idx in parts], ""
+    if len(loaded) == 2:
+        loaded.append(loaded[1])
+    return Splits(*(resize_tiles(t, prof.image_size) for t in loaded), note=note)
 
 
 def pool_tiles(tilesets) -> TileSet:

@@ -1,0 +1,163 @@
+"""How far a laptop gets on the real tiles: the seed's recipe, then one change at a time.
+
+Trains the ``laptop`` profile's U-Net (16 base filters, 128 px input, batch 8,
+up to 15 epochs, early stopping) on the 128 real training tiles and scores it
+on the 32 real validation tiles, for each change of
+:mod:`unet_course.recipes` and each seed, interleaved (seed 1: every change,
+then seed 2...), so that machine load falls on all changes alike. Prints one
+JSON object, then a Markdown table: per change, the validation Dice (median,
+and min-max over the seeds) without and with flips at test time, and the
+median seconds of a training run::
+
+    python benchmarks/bench_recipes.py --tiles ../shared/real_tiles --seeds 42 43 44 --json runs/recipes.json
+
+With ``--json`` the runs already in that file are kept and not run again, so
+an interrupted benchmark continues where it stopped.
+
+Dice counts every pixel of the validation tiles at their full 256 px (a
+model trained at half resolution has its probabilities resized back up, as a
+GIS user would see them), summed over the tiles, threshold 0.5. The test
+tiles are never read: tune on validation only. Figures name the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from unet_course.backend import tf
+from unet_course.data import Splits, load_tiles, resize_tiles
+from unet_course.evaluate import score_predictions
+from unet_course.profiles import profile
+from unet_course.recipes import BEST_LAPTOP, SEED, predict_with_recipe, quarter_tiles
+from unet_course.train import train_unet
+
+#: One change at a time from the seed's recipe, most promising first, then one combination.
+CHANGES = {
+    "seed": SEED,
+    "full_resolution": replace(SEED, name="full_resolution", full_resolution=True),
+    "cosine_schedule": replace(SEED, name="cosine_schedule", schedule="cosine"),
+    "batch_norm": replace(SEED, name="batch_norm", batch_norm=True),
+    "augment": replace(SEED, name="augment", augment=True),
+    "30_epochs": replace(BEST_LAPTOP, name="30_epochs"),               # best-laptop is this row
+    "full_resolution+augment": replace(SEED, name="full_resolution+augment", full_resolution=True,
+                                       augment=True),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiles", type=Path, default=Path("../shared/real_tiles"))
+    parser.add_argument("--changes", nargs="+", default=list(CHANGES), choices=list(CHANGES))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
+    parser.add_argument("--epochs", type=int, default=None, help="most epochs (default: the profile's)")
+    parser.add_argument("--profile", default="laptop")
+    parser.add_argument("--json", type=Path, default=None, help="also write the JSON here (after each run)")
+    return parser.parse_args(argv)
+
+
+def full_size_dice(recipe, model, native, prof, flips):
+    """Validation Dice at the tiles' own resolution, with or without flips at test time."""
+    recipe = replace(recipe, flips=flips)
+    if recipe.full_resolution:
+        tiles = quarter_tiles(native, prof.image_size)
+        probs = predict_with_recipe(recipe, model, tiles, prof.batch_size)
+        return score_predictions(tiles.masks, probs)["dice"]
+    small = resize_tiles(native, prof.image_size)
+    probs = predict_with_recipe(recipe, model, small, prof.batch_size)
+    side = native.images.shape[1]
+    probs = tf.image.resize(probs[..., None], (side, side), method="bilinear").numpy()[..., 0]
+    return score_predictions(native.masks, probs)["dice"]
+
+
+def summary(values):
+    return {"median": round(statistics.median(values), 4), "min": round(min(values), 4),
+            "max": round(max(values), 4), "n": len(values)} if values else None
+
+
+def changes_summary(runs):
+    """Per change (in CHANGES' order): median and range of each figure over its seeds."""
+    return {n: {key: summary([r[key] for r in runs if r["change"] == n])
+                for key in ("dice", "dice_flips", "seconds")}
+            for n in CHANGES if any(r["change"] == n for r in runs)}
+
+
+def cpu_name():
+    """The processor's model name (Linux), else the architecture."""
+    cpuinfo = Path("/proc/cpuinfo")
+    for line in cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine():
+    return {"cpu": cpu_name(), "cores": os.cpu_count(),
+            "load_average": [round(x, 2) for x in os.getloadavg()], "python": sys.version.split()[0],
+            "tensorflow": tf.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def markdown(report):
+    lines = ["| change | seeds | val Dice median (min-max) | with flips at test time | s / run |",
+             "|---|---|---|---|---|"]
+    for name, row in report["changes"].items():
+        if not row["dice"]:
+            continue
+        d, f = row["dice"], row["dice_flips"]
+        lines.append(f"| {name} | {d['n']} | {d['median']:.3f} ({d['min']:.3f}-{d['max']:.3f}) | "
+                     f"{f['median']:.3f} ({f['min']:.3f}-{f['max']:.3f}) | {row['seconds']['median']:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not (args.tiles / "training").is_dir():
+        print(f"error: {args.tiles} has no training/ folder; expected the real tiles there", file=sys.stderr)
+        return 1
+    base = profile(args.profile)
+    train, val = load_tiles(args.tiles, "training"), load_tiles(args.tiles, "validation")
+    half = Splits(resize_tiles(train, base.image_size), resize_tiles(val, base.image_size),
+                  resize_tiles(val, base.image_size))
+    full = Splits(train, val, val)
+    report = {"machine": machine(), "profile": base.name, "epochs": args.epochs or base.epochs,
+              "train_tiles": len(train), "validation_tiles": len(val), "runs": [], "changes": {}}
+    if args.json and args.json.is_file():                   # resume: keep the runs already measured
+        report["runs"] = json.loads(args.json.read_text())["runs"]
+        report["earlier_machines"] = json.loads(args.json.read_text()).get("earlier_machines", []) + [
+            json.loads(args.json.read_text())["machine"]]
+    done = {(r["change"], r["seed"]) for r in report["runs"]}
+    for seed in args.seeds:
+        for name in args.changes:
+            if (name, seed) in done:
+                continue
+            recipe, prof = CHANGES[name], replace(base, seed=seed)
+            with tempfile.TemporaryDirectory() as folder:
+                result = train_unet(prof, Path(folder) / "run", verbose=0, epochs=args.epochs,
+                                    data=full if recipe.full_resolution else half,
+                                    source=f"tiles:{args.tiles}", recipe=recipe)
+            run = {"change": name, "seed": seed, "seconds": result.metadata["seconds"],
+                   "epochs_run": result.metadata["epochs_run"], "best_epoch": result.metadata["best_epoch"],
+                   "dice": round(full_size_dice(recipe, result.model, val, prof, False), 4),
+                   "dice_flips": round(full_size_dice(recipe, result.model, val, prof, True), 4),
+                   "load_average": round(os.getloadavg()[0], 2)}
+            report["runs"].append(run)
+            print(json.dumps(run), flush=True)
+            report["changes"] = changes_summary(report["runs"])
+            report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+            if args.json:
+                args.json.write_text(json.dumps(report, indent=2) + "\n")
+    report["changes"] = changes_summary(report["runs"])
+    print(json.dumps(report, indent=2))
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
