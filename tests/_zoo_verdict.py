@@ -17,18 +17,10 @@ from __future__ import annotations
 
 import nbformat
 
+from _notebook_cells import cell_index as _index, insert_after as _after
+
 UNAVAILABLE = "is not available while grading"
 CHANGED = "the grading environment was changed by this notebook"
-
-
-def _index(nb, grade_id):
-    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
-def _after(nb, grade_id, source):
-    out = nbformat.from_dict(nb)
-    out.cells.insert(_index(out, grade_id) + 1, nbformat.v4.new_code_cell(source))
-    return out
 
 
 def _solution_cell(nb, grade_id, source):

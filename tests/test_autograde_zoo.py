@@ -35,6 +35,7 @@ from unet_course import grading
 from unet_course.grading.autograde.limits import NOTEBOOK_OUTPUT_CELLS
 
 from _autograde_course import make_course
+from _notebook_cells import cell_index as _cells, insert_after as _insert_after
 from _zoo_limits import limit_cases
 from _zoo_verdict import zoo as verdict_zoo
 from test_nbgrader_e2e import ROOT, SCRIPTS, WRONG, _env, expected_scores, nbgrader, submissions
@@ -69,16 +70,6 @@ def _listener():
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     return server.getsockname()[1], seen, stop
-
-
-def _cells(nb, grade_id):
-    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
-def _insert_after(nb, grade_id, source):
-    out = nbformat.from_dict(nb)
-    out.cells.insert(_cells(out, grade_id) + 1, nbformat.v4.new_code_cell(source))
-    return out
 
 
 def _edit(nb, grade_id, change):
