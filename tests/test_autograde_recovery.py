@@ -106,16 +106,18 @@ def _group(pgid):
 
 
 def _grading_worker(command):
-    """A worker process of ``command`` with a sandboxed kernel running under it: ``(worker, kernel)``."""
+    """A worker of ``command`` with a sandboxed kernel under it: ``(worker, kernel, kernel's tree)``.
+
+    A ``bwrap`` that ends while it is looked at (a short-lived one) is passed over.
+    """
     for child in psutil.Process(command.pid).children():
         try:
             if "spawn_main" not in " ".join(child.cmdline()):
                 continue
-            kernels = [p for p in child.children(recursive=True) if p.name() == "bwrap"]
+            for kernel in (p for p in child.children(recursive=True) if p.name() == "bwrap"):
+                return child, kernel, [kernel, *kernel.children(recursive=True)]
         except psutil.Error:
             continue
-        if kernels:
-            return child, kernels[0]
     return None
 
 
@@ -123,8 +125,8 @@ def test_a_killed_worker_loses_no_grade(course):
     """SIGKILL to a worker mid-grade: every student still gets exactly the right score."""
     folder, expected = course
     command = _start(folder)
-    worker, kernel = _wait_for(lambda: _grading_worker(command), what="a worker to start a kernel")
-    kernel_tree = [kernel, *kernel.children(recursive=True)]
+    worker, kernel, kernel_tree = _wait_for(lambda: _grading_worker(command),
+                                            what="a worker to start a kernel")
     worker.kill()
     out, err = command.communicate(timeout=600)
     assert command.returncode == 0, out + err
