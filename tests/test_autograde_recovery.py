@@ -125,8 +125,8 @@ def test_a_killed_worker_loses_no_grade(course):
     """SIGKILL to a worker mid-grade: every student still gets exactly the right score."""
     folder, expected = course
     command = _start(folder)
-    worker, kernel, kernel_tree = _wait_for(lambda: _grading_worker(command),
-                                            what="a worker to start a kernel")
+    worker, _kernel, kernel_tree = _wait_for(lambda: _grading_worker(command),
+                                             what="a worker to start a kernel")
     worker.kill()
     out, err = command.communicate(timeout=600)
     assert command.returncode == 0, out + err

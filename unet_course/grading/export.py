@@ -152,13 +152,10 @@ FORMATS = {"canvas": CanvasExport, "moodle": MoodleExport, "blackboard": Blackbo
 def course_directory(root):
     """``(config, CourseDirectory)`` of the nbgrader course directory ``root``, read with its own config."""
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
 
-    root = Path(root).resolve()
-    if not (root / "nbgrader_config.py").is_file():
-        raise FileNotFoundError(f"{root / 'nbgrader_config.py'} does not exist: --course-dir must be an "
-                                f"nbgrader course directory (where nbgrader_config.py and gradebook.db are)")
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    from unet_course.grading.course_config import course_config
+
+    root, config = course_config(root)
     return config, CourseDirectory(config=config, root=str(root))
 
 

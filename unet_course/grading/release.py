@@ -22,11 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from unet_course.grading.course_config import CONFIG
+
 __all__ = ["assignment_names", "generate", "stale_files", "main"]
 
 SOURCE = "solutions"
 RELEASE = "assignments"
-CONFIG = "nbgrader_config.py"
 
 
 def _nbgrader_env():

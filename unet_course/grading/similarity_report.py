@@ -64,8 +64,6 @@ THRESHOLD = 0.7
 MIN_TOKENS = 25
 #: Files larger than this are not read (a hostile notebook can be huge).
 MAX_BYTES = 20 << 20
-#: The nbgrader configuration file of a course directory.
-CONFIG = "nbgrader_config.py"
 #: nbgrader's defaults (``nbgrader.coursedir.CourseDirectory``) for what a course's config leaves unset.
 NBGRADER_DEFAULTS = {"submitted_directory": "submitted", "release_directory": "release",
                      "directory_structure": "{nbgrader_step}/{student_id}/{assignment_id}"}
@@ -322,13 +320,10 @@ def course_folders(course_dir, assignment):
     where nbgrader does by default (:data:`NBGRADER_DEFAULTS`); nbgrader
     itself is not imported (that alone takes seconds), nor the gradebook opened.
     """
-    from traitlets.config.loader import PyFileConfigLoader
+    from unet_course.grading.course_config import course_config
 
-    root = Path(course_dir).resolve()
-    if not (root / CONFIG).is_file():
-        raise FileNotFoundError(f"{root / CONFIG} does not exist: --course-dir must be an nbgrader "
-                                f"course directory")
-    config = PyFileConfigLoader(CONFIG, path=str(root)).load_config().get("CourseDirectory", {})
+    root, config = course_config(course_dir)
+    config = config.get("CourseDirectory", {})
     dirs = {key: config.get(key, default) for key, default in NBGRADER_DEFAULTS.items()}
 
     def folder(step, student):

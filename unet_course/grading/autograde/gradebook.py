@@ -21,11 +21,10 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
-from traitlets.config.loader import PyFileConfigLoader
+
+from unet_course.grading.course_config import course_config
 
 __all__ = ["Course", "master_cells", "Writer", "CourseError"]
-
-CONFIG = "nbgrader_config.py"
 
 
 class CourseError(Exception):
@@ -36,12 +35,10 @@ class Course:
     """An nbgrader course directory, read with its own ``nbgrader_config.py``."""
 
     def __init__(self, root, assignment):
-        self.root = Path(root).resolve()
-        config_file = self.root / CONFIG
-        if not config_file.is_file():
-            raise CourseError(f"{config_file} does not exist: --course-dir must be an nbgrader "
-                              f"course directory (where {CONFIG} and gradebook.db are)")
-        config = PyFileConfigLoader(CONFIG, path=str(self.root)).load_config()
+        try:
+            self.root, config = course_config(root)
+        except FileNotFoundError as error:
+            raise CourseError(str(error)) from None
         self.config = config
         self.dirs = CourseDirectory(config=config, root=str(self.root))
         self.db_url = self.dirs.db_url
