@@ -3,8 +3,8 @@
 The pages: the lessons ``course/NN_*.ipynb`` with their outputs (executed at build
 time in the profile ``UNET_COURSE_PROFILE`` names, ``smoke`` by default, cached by
 jupyter-cache so an unchanged lesson is not run again), their Chinese edition
-``course_zh/``, the README's instructor guide and performance figures and the
-data card (included from their files, never copied), and the API reference
+``course_zh/``, the guides ``docs/*.md`` and the data card ``data/README.md`` (each page the one
+owner of what it says), and the API reference
 generated from the docstrings. Everything the pages load is served with the
 site: MathJax comes from the ``jupyter-server-mathjax`` wheel, no CDN.
 """
@@ -41,7 +41,7 @@ extensions = [
 
 root_doc = "docs/index"
 # Only these files are pages; the rest of the repository is not part of the site.
-include_patterns = ["docs/**", "course/[0-9][0-9]_*.ipynb", "course_zh/[0-9][0-9]_*.ipynb"]
+include_patterns = ["docs/**", "data/README.md", "course/[0-9][0-9]_*.ipynb", "course_zh/[0-9][0-9]_*.ipynb"]
 exclude_patterns = [".venv", "_site", "_build", "docs/_extra", "docs/_ext", "**/.ipynb_checkpoints"]
 html_extra_path = ["_extra"]
 suppress_warnings = ["myst.header"]
