@@ -6,7 +6,8 @@ jupyter-cache so an unchanged lesson is not run again), their Chinese edition
 ``course_zh/``, the guides ``docs/*.md`` and the data card ``data/README.md`` (each page the one
 owner of what it says), and the API reference
 generated from the docstrings. Everything the pages load is served with the
-site: MathJax comes from the ``jupyter-server-mathjax`` wheel, no CDN.
+site: MathJax 3 comes from where the feedback pages take it
+(``unet_course.grading.feedback.mathjax_folder``), no CDN.
 """
 from __future__ import annotations
 
@@ -67,14 +68,12 @@ autodoc_typehints = "description"
 autodoc_mock_imports = []
 napoleon_numpy_docstring = True
 
-# --- formulas: MathJax 2 from the jupyter-server-mathjax wheel, served with the site --
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
-mathjax2_config = {
-    "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]], "processEscapes": True,
-                "ignoreClass": "document", "processClass": "math|output_area"},
-    "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None},
-    "menuSettings": {"assistiveMML": True},
-}
+# --- formulas: MathJax 3, the feedback pages' build, served with the site (course_site.copy_mathjax) --
+mathjax_path = "mathjax/tex-svg.js"
+# Only what myst marks as maths (the pages' own text is not scanned); formulas as SVG, with the hidden
+# MathML screen readers read (MathJax 3's assistive MathML, on by default).
+mathjax3_config = {"options": {"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"},
+                   "svg": {"fontCache": "global"}}
 
 # --- the book theme, with a launch button per lesson ---------------------------------
 html_theme = "sphinx_book_theme"
