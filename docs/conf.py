@@ -83,7 +83,7 @@ html_css_files = ["course.css"]
 html_copy_source = False  # the repository button links each page's source
 html_last_updated_fmt = None
 html_theme_options = {
-    "repository_url": os.environ.get("UNET_COURSE_REPOSITORY", REPOSITORY),
+    "repository_url": REPOSITORY,  # pyproject.toml's, where the lessons' first cells install from
     "repository_branch": os.environ.get("UNET_COURSE_BRANCH", f"v{release}"),
     "path_to_docs": "",
     "use_repository_button": True,
