@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 sys.path.insert(0, str(ROOT))
 
-import unet_course  # noqa: E402  (the version and the repository come from the package)
+import unet_course  # noqa: E402  (the version and the repository: pyproject.toml's, through the package)
 from unet_course.setup_runtime import REPOSITORY  # noqa: E402
 
-_project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 project = "unet-course"
 author = "the unet-course authors"
 copyright = "the unet-course authors, MIT licence"
