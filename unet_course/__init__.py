@@ -66,6 +66,9 @@ def declared():
         raise ImportError("unet_course is not installed (its version comes from the installed metadata): "
                           "run `make demo` or `pip install -e .` in the repository") from None
     urls = dict(entry.split(", ", 1) for entry in found.get_all("Project-URL") or [])
+    if "Repository" not in urls:
+        raise ImportError("unet_course's installed metadata predates pyproject.toml's [project.urls]: "
+                          "run `make demo` or `pip install -e .` again") from None
     return found["Version"], urls
 
 
