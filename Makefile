@@ -73,7 +73,7 @@ course-full: $(STAMP)
 # unchanged lesson is not run again), the guides, the API reference; then checked in headless Chromium.
 SITE ?= _site
 site: $(STAMP) browser-deps
-	UNET_COURSE_PROFILE=smoke $(VENV)/bin/sphinx-build -q -b html -c docs . $(SITE)
+	UNET_COURSE_PROFILE=smoke $(VENV)/bin/sphinx-build -q -b html -c docs -d _build/doctrees . $(SITE)
 	UNET_COURSE_SITE=$(SITE) $(PY) -m pytest -q tests/test_site.py
 
 bench: $(STAMP)

@@ -7,7 +7,7 @@
   (``make assignments`` regenerates it; a test fails when it is stale).
 - The other steps keep nbgrader's names (``submitted/``, ``autograded/``,
   ``feedback/``) and belong in a course directory *outside* the repository:
-  copy this file and ``solutions/`` there (the README's instructor's guide).
+  copy this file and ``solutions/`` there (the instructor's guide, docs/instructors.md).
 
 While autograding, nbgrader sets ``NBGRADER_EXECUTION``, so
 ``unet_course.profile()`` is ``smoke``: 64-pixel tiles, 8 base filters, 3
@@ -65,7 +65,7 @@ c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [
 c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, FeedbackStyle, OfflineMathJax,
                                     LatenessNote]
 
-# Late work (unet_course.grading.late; the README's "Deadlines"): each started day after the due date
+# Late work (unet_course.grading.late; docs/instructors.md, "Deadlines and late work"): each started day after the due date
 # (`nbgrader db assignment add NAME --duedate ...`, moved per student by `unet-course extend`)
 # takes 10 % of the score off, all of it after 10 days.
 c.AssignLatePenalties.plugin_class = "unet_course.grading.late.LatePenalty"

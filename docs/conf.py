@@ -3,26 +3,25 @@
 The pages: the lessons ``course/NN_*.ipynb`` with their outputs (executed at build
 time in the profile ``UNET_COURSE_PROFILE`` names, ``smoke`` by default, cached by
 jupyter-cache so an unchanged lesson is not run again), their Chinese edition
-``course_zh/``, the README's instructor guide and performance figures and the
-data card (included from their files, never copied), and the API reference
+``course_zh/``, the guides ``docs/*.md`` and the data card ``data/README.md`` (each page the one
+owner of what it says), and the API reference
 generated from the docstrings. Everything the pages load is served with the
-site: MathJax comes from the ``jupyter-server-mathjax`` wheel, no CDN.
+site: MathJax 3 comes from where the feedback pages take it
+(``unet_course.grading.feedback.mathjax_folder``), no CDN.
 """
 from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 sys.path.insert(0, str(ROOT))
 
-import unet_course  # noqa: E402  (the version and the repository come from the package)
+import unet_course  # noqa: E402  (the version and the repository: pyproject.toml's, through the package)
 from unet_course.setup_runtime import REPOSITORY  # noqa: E402
 
-_project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 project = "unet-course"
 author = "the unet-course authors"
 copyright = "the unet-course authors, MIT licence"
@@ -41,7 +40,7 @@ extensions = [
 
 root_doc = "docs/index"
 # Only these files are pages; the rest of the repository is not part of the site.
-include_patterns = ["docs/**", "course/[0-9][0-9]_*.ipynb", "course_zh/[0-9][0-9]_*.ipynb"]
+include_patterns = ["docs/**", "data/README.md", "course/[0-9][0-9]_*.ipynb", "course_zh/[0-9][0-9]_*.ipynb"]
 exclude_patterns = [".venv", "_site", "_build", "docs/_extra", "docs/_ext", "**/.ipynb_checkpoints"]
 html_extra_path = ["_extra"]
 suppress_warnings = ["myst.header"]
@@ -67,14 +66,12 @@ autodoc_typehints = "description"
 autodoc_mock_imports = []
 napoleon_numpy_docstring = True
 
-# --- formulas: MathJax 2 from the jupyter-server-mathjax wheel, served with the site --
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
-mathjax2_config = {
-    "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]], "processEscapes": True,
-                "ignoreClass": "document", "processClass": "math|output_area"},
-    "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None},
-    "menuSettings": {"assistiveMML": True},
-}
+# --- formulas: MathJax 3, the feedback pages' build, served with the site (course_site.copy_mathjax) --
+mathjax_path = "mathjax/tex-svg.js"
+# Only what myst marks as maths (the pages' own text is not scanned); formulas as SVG, with the hidden
+# MathML screen readers read (MathJax 3's assistive MathML, on by default).
+mathjax3_config = {"options": {"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"},
+                   "svg": {"fontCache": "global"}}
 
 # --- the book theme, with a launch button per lesson ---------------------------------
 html_theme = "sphinx_book_theme"
@@ -84,7 +81,7 @@ html_css_files = ["course.css"]
 html_copy_source = False  # the repository button links each page's source
 html_last_updated_fmt = None
 html_theme_options = {
-    "repository_url": os.environ.get("UNET_COURSE_REPOSITORY", REPOSITORY),
+    "repository_url": REPOSITORY,  # pyproject.toml's, where the lessons' first cells install from
     "repository_branch": os.environ.get("UNET_COURSE_BRANCH", f"v{release}"),
     "path_to_docs": "",
     "use_repository_button": True,

@@ -137,6 +137,17 @@ def test_headings_in_order_and_every_figure_captioned(path):
     assert not problems, f"{path.relative_to(ROOT)}: " + "; ".join(problems)
 
 
+PAGES = [ROOT / "README.md", ROOT / "data" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_the_guides_headings_are_in_order(path):
+    """The README and the site's pages, by the lessons' rule: one level-1 heading first, no level skipped."""
+    page = nbformat.v4.new_notebook()
+    page.cells = [nbformat.v4.new_markdown_cell(path.read_text(encoding="utf-8"))]
+    assert not heading_problems(page), f"{path.relative_to(ROOT)}: " + "; ".join(heading_problems(page))
+
+
 def test_the_rules_catch_skipped_headings_and_missing_captions():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("## Start\n#### Deep"),

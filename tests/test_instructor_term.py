@@ -1,4 +1,4 @@
-"""A term in one test: the README's instructor guide, followed on one machine with nbgrader's exchange.
+"""A term in one test: the instructor's guide (docs/instructors.md), followed on one machine with nbgrader's exchange.
 
 Two assignments (``a1_data_imbalance``, ``a2_losses_metrics``, the quickest to
 grade) go through a real exchange (a world-writable folder, named in the
@@ -14,8 +14,8 @@ Then ``nbgrader collect``, ``unet-course autograde --workers 2``, a manual grade
 (an override, as in the formgrader), ``nbgrader generate_feedback`` and
 ``release_feedback``, the students' ``fetch_feedback``, ``unet-course export``
 for Canvas, Moodle and Blackboard, and ``unet-course report``. The browser part
-opens bob's JupyterLab (Formgrader and Create Assignment hidden as the README
-says, the Validate summary extension on), presses Validate on his a2 and reads
+opens bob's JupyterLab (Formgrader and Create Assignment hidden with the
+guide's commands, the Validate summary extension on), presses Validate on his a2 and reads
 the summary, then opens his fetched feedback page with the network cut off
 and checks that MathJax drew the formulas. Screenshots go to
 ``test-output/browser/`` (``validate_dialog.png``; ``feedback_page.png``, its top: the lateness
@@ -247,7 +247,7 @@ def test_a_rerun_with_nothing_to_grade_starts_no_cluster(term):
 
 @pytest.fixture
 def bobs_lab(term, tmp_path):
-    """bob's JupyterLab, set up as the README says for students."""
+    """bob's JupyterLab, set up as the instructor's guide says for students (its own hiding commands)."""
     home = term["homes"]["bob"]
     env = _student_env(home)
     env.update(JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
@@ -255,9 +255,11 @@ def bobs_lab(term, tmp_path):
         target = tmp_path / "settings" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
-    for plugin in ("formgrader", "create-assignment"):               # the README's two commands
-        _run([str(SCRIPTS / "jupyter"), "labextension", "disable", "--level=user", f"@jupyter/nbgrader:{plugin}"],
-             home, env)
+    guide = (ROOT / "docs" / "instructors.md").read_text()
+    hiding = re.findall(r"^\s*(jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:[a-z-]+)$", guide, re.M)
+    assert len(hiding) == 2, hiding                                  # Formgrader and Create Assignment
+    for command in hiding:   # the guide's commands, at bob's level: the test must not change the shared environment
+        _run([str(SCRIPTS / "jupyter"), *command.replace("--level=sys_prefix", "--level=user").split()[1:]], home, env)
     port, token = _free_port(), secrets.token_hex(16)
     log = tmp_path / "lab.log"
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",

@@ -37,6 +37,27 @@ def test_quick_start_has_exactly_the_two_commands():
     assert quick_start_commands() == ["make demo", "make test"]
 
 
+def test_the_readme_is_the_front_door_and_says_nothing_a_guide_says():
+    """The README links every guide of docs/ (the data card where it lives); none repeats a sentence of it."""
+    readme = (ROOT / "README.md").read_text()
+    pages = sorted((ROOT / "docs").glob("*.md"))
+    linked = {"index.md": ""}                                        # the site's front page
+    assert len(readme.splitlines()) <= 150
+    missing = [p.name for p in pages if linked.get(p.name, f"](docs/{p.name})") not in readme]
+    assert not missing, f"the README does not link {missing}"
+    assert "](data/README.md)" in readme                             # the data card, a page of its own
+    assert "{include}" not in "".join(page.read_text() for page in pages)
+
+    def sentences(text):
+        return {s for paragraph in re.split(r"\n\s*\n", text)
+                for s in re.split(r"(?<=[.:;])\s+", " ".join(paragraph.split())) if len(s) > 60}
+
+    ours = sentences(readme)
+    for page in [*pages, ROOT / "data" / "README.md"]:
+        twice = ours & sentences(page.read_text())
+        assert not twice, f"{page.relative_to(ROOT)} repeats the README: {sorted(twice)[:2]}"
+
+
 def make_dry_run(target):
     """What ``make -n TARGET`` would run (nothing is run), with the virtual environment in place."""
     done = subprocess.run(["make", "-n", target, "VENV=" + str(Path(sys.executable).parents[1])],

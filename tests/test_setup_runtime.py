@@ -6,13 +6,21 @@ has no package at all (no system site packages): it installs the package from
 a wheel of this checkout (``UNET_COURSE_PIP``), fails to install TensorFlow
 because pip may not reach an index here (``PIP_NO_INDEX``) and says so, and
 picks the laptop profile; run again, it installs nothing.
+
+The version and the repository the first cell installs are pyproject.toml's
+(``version``, ``[project.urls] Repository``), and every other place that names
+them agrees: each lesson's first cell in both languages, the package
+(``__version__``, ``REPOSITORY``), the site's launch buttons, and the Pages
+workflow, which refuses to publish from another repository.
 """
 from __future__ import annotations
 
 import os
 import re
+import runpy
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
@@ -24,6 +32,10 @@ from unet_course.setup_runtime import REPOSITORY, TENSORFLOW, detect_place, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
+TRANSLATIONS = sorted((ROOT / "course_zh").glob("[0-9][0-9]_*.ipynb"))
+#: The one owner of the version and the repository.
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+VERSION, REPOSITORY_URL = PROJECT["version"], PROJECT["urls"]["Repository"]
 
 
 def first_code_cell(path):
@@ -67,13 +79,53 @@ def test_installs_can_be_forbidden_and_are_then_reported_missing():
     assert plan_runtime({}, [], have_tensorflow=True).install == ()
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
+def test_the_package_reads_its_version_and_repository_from_pyproject():
+    assert unet_course.__version__ == VERSION
+    assert REPOSITORY == REPOSITORY_URL and REPOSITORY_URL.startswith("https://github.com/")
+
+
+@pytest.mark.parametrize("path", LESSONS + TRANSLATIONS, ids=[f"{p.parent.name}/{p.name}" for p in LESSONS + TRANSLATIONS])
 def test_every_first_cell_pins_this_version_and_names_its_lesson(path):
     source = first_code_cell(path)
-    assert f"unet_course @ git+{REPOSITORY}@v{unet_course.__version__}" in source
-    major_minor = ".".join(unet_course.__version__.split(".")[:2])
+    assert f'"unet_course @ git+{REPOSITORY_URL}@v{VERSION}"' in source
+    assert f"installing unet_course {VERSION} ..." in source
+    assert set(re.findall(r"https://github\.com/[^\s@\"']+", source)) == {REPOSITORY_URL}
+    major_minor = ".".join(VERSION.split(".")[:2])
     assert f'setup_runtime("{major_minor}", lesson={int(path.name[:2])},' in source
     assert len(source.splitlines()) <= 14, "keep the first cell short: the logic belongs in setup_runtime"
+
+
+def test_the_sites_launch_buttons_open_the_declared_repository_at_the_versions_tag(monkeypatch):
+    monkeypatch.delenv("UNET_COURSE_BRANCH", raising=False)
+    conf = runpy.run_path(str(ROOT / "docs" / "conf.py"))
+    options = conf["html_theme_options"]
+    assert options["repository_url"] == REPOSITORY_URL and options["use_repository_button"]
+    assert options["repository_branch"] == f"v{VERSION}" and conf["release"] == VERSION
+
+
+def pages_check():
+    """The Pages workflow's step that compares the repository it runs in with pyproject.toml's."""
+    import yaml
+
+    steps = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())["jobs"]["build"]["steps"]
+    names = [step.get("name", "") for step in steps]
+    check = names.index("The site is published from the repository its lessons install from")
+    assert check < names.index("make site")
+    return steps[check]
+
+
+@pytest.mark.parametrize("published_from, passes", [(REPOSITORY_URL, True),
+                                                    ("https://github.com/someone/a-fork", False)])
+def test_the_pages_workflow_publishes_only_from_the_declared_repository(published_from, passes):
+    step = pages_check()
+    assert step["env"] == {"PUBLISHED_FROM": "https://github.com/${{ github.repository }}"}
+    env = {**os.environ, "PUBLISHED_FROM": published_from,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert (done.returncode == 0) == passes, done.stdout + done.stderr
+    assert (f"lessons install from {REPOSITORY_URL}" if passes else "someone/a-fork") in done.stdout
+    assert "UNET_COURSE_REPOSITORY" not in (ROOT / ".github" / "workflows" / "pages.yml").read_text()
 
 
 @pytest.mark.slow
@@ -99,8 +151,8 @@ def test_the_first_cell_installs_the_package_in_a_fresh_environment(tmp_path):
         return done.stdout
 
     first = run()
-    assert "installing unet_course 0.1.0" in first
-    assert re.search(r"unet_course 0\.1\.0 \(installed just now\) on this machine, no GPU", first), first
+    assert f"installing unet_course {VERSION}" in first
+    assert re.search(rf"unet_course {re.escape(VERSION)} \(installed just now\) on this machine, no GPU", first), first
     assert f"could not install {TENSORFLOW['cpu']}" in first, first
     assert "profile 'laptop' (no GPU: sized for a CPU)" in first, first
     again = run()

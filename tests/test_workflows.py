@@ -127,9 +127,9 @@ def test_the_cpu_workflow_tests_as_a_user_and_as_root_with_the_sandbox():
     assert upload["if"] == "always()"
 
 
-def test_the_readme_reproduces_the_debian_job_in_the_same_container():
-    readme = (ROOT / "README.md").read_text().split("## Continuous integration", 1)[1].split("\n## ", 1)[0]
-    command = re.search(r"```bash\n(docker run .*?)```", readme, re.S).group(1)
+def test_the_ci_page_reproduces_the_debian_job_in_the_same_container():
+    page = (ROOT / "docs" / "ci.md").read_text()
+    command = re.search(r"```bash\n(docker run .*?)```", page, re.S).group(1)
     container = workflow("cpu.yml")["jobs"]["debian"]["container"]
     assert f" {container['image']} " in command and "bash .ci/run" in command
     for option in container["options"].split():

@@ -49,9 +49,30 @@ The core, in the order the lessons teach it:
 """
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from unet_course.profiles import Profile, profile
 
-__version__ = "0.1.0"
+
+def declared():
+    """``(version, urls)`` as pyproject.toml declares them, read from the installed package's metadata.
+
+    pyproject.toml is the one owner of the version and the repository (``[project.urls]``); the
+    package, the lessons' first cells and the site read them from there.
+    """
+    try:
+        found = _metadata.metadata("unet_course")
+    except _metadata.PackageNotFoundError:
+        raise ImportError("unet_course is not installed (its version comes from the installed metadata): "
+                          "run `make demo` or `pip install -e .` in the repository") from None
+    urls = dict(entry.split(", ", 1) for entry in found.get_all("Project-URL") or [])
+    if "Repository" not in urls:
+        raise ImportError("unet_course's installed metadata predates pyproject.toml's [project.urls]: "
+                          "run `make demo` or `pip install -e .` again") from None
+    return found["Version"], urls
+
+
+__version__ = declared()[0]
 
 __all__ = ["Profile", "profile", "check_version", "setup_runtime", "show_source", "__version__"]
 

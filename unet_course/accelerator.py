@@ -2,8 +2,8 @@
 
 The seed trained in float32 without XLA, as Keras does by default on a CPU.
 ``benchmarks/bench_training.py`` measures the choices side by side; the rule
-below is what it justified on the machines we measured (the README's
-performance section gives the figures):
+below is what it justified on the machines we measured (docs/performance.md
+gives the figures):
 
 - **GPU** (compute capability 7.0 or newer): ``mixed_float16`` (tensor cores)
   and XLA; older GPUs: XLA only.

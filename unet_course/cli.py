@@ -86,7 +86,7 @@ def _training_options(parser):
     parser.add_argument("--patience", type=positive_int,
                         help="early-stopping patience (default: the profile's, 3)")
     parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
-                        help="dtype policy (default auto: the machine's fastest, see README)")
+                        help="dtype policy (default auto: the machine's fastest, see docs/performance.md)")
     parser.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
                         help="compile the training step with XLA (default auto: measured on a CPU, on a GPU)")
     parser.add_argument("--retune", action="store_true",
@@ -96,7 +96,7 @@ def _training_options(parser):
 
 def _recipe_option(parser):
     parser.add_argument("--recipe", choices=list(RECIPES), default="seed",
-                        help="seed (default: the seed's recipe) or best-laptop (see README)")
+                        help="seed (default: the seed's recipe) or best-laptop (see docs/real-data.md)")
 
 
 def build_parser():

@@ -223,7 +223,7 @@ def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
     batch_norm : bool, default False
         Not the seed's: put ``BatchNormalization`` between every 3x3
         convolution and its ``relu`` (an option of :mod:`unet_course.recipes`;
-        measured in the README). False builds the seed's network exactly.
+        measured in docs/real-data.md). False builds the seed's network exactly.
 
     Returns
     -------

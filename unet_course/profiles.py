@@ -3,7 +3,7 @@
 Every lesson, assignment and CLI command reads its sizes from :func:`profile`
 instead of hard-coding them, so the same notebook teaches on a laptop, runs in
 seconds under CI and nbgrader, and reproduces the seed at full scale on a GPU.
-Lesson 0 (the course README) explains the three profiles.
+``docs/command-line.md`` explains the three profiles.
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ PROFILES = {
         measure_speed=False,
     ),
     # 10 epochs, not 15: the demo passes its test Dice of 0.75 at epoch 8 (0.82 at 10, 0.89 at 15),
-    # measured with benchmarks/bench_epochs_to_result.py (the README's performance section).
+    # measured with benchmarks/bench_epochs_to_result.py (docs/performance.md).
     "laptop": Profile(
         name="laptop", image_size=128, base_filters=16, n_tiles=500, epochs=10,
         budget="a student's CPU: any training cell under ~3 min on 2 cores", budget_minutes=3.0,

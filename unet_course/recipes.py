@@ -1,4 +1,4 @@
-"""Recipes: the seed's way to train, and what gets further at a laptop's budget (README, lesson 9).
+"""Recipes: the seed's way to train, and what gets further at a laptop's budget (docs/real-data.md, lesson 9).
 
 A recipe is everything :func:`unet_course.train.train_unet` does besides the
 profile's sizes: which pixels the network sees, how they are augmented, the
@@ -10,8 +10,8 @@ how the trained model predicts. Two are named:
   resolution) and the seed's learning rate barely decays in a short run
   (0.9 per 1,000 batches: 3 % over the laptop's 240).
 - ``"best-laptop"``: what measured best on the 32 real validation tiles
-  at the laptop budget (``benchmarks/bench_recipes.py``, table in the
-  README): the seed's recipe for 30 epochs instead of the laptop profile's
+  at the laptop budget (``benchmarks/bench_recipes.py``, table in
+  docs/real-data.md): the seed's recipe for 30 epochs instead of the laptop profile's
   15 (its 15-epoch runs were still improving at the last epoch; 30 epochs
   still fit the profile's ~3 minutes on 2 cores). The other changes measured
   (crops at full ground resolution, a cosine learning rate to zero,

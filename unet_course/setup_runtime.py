@@ -34,13 +34,15 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
+from unet_course import declared
 from unet_course.profiles import PROFILE_ENV, profile
 
 __all__ = ["REPOSITORY", "INSTALL_ENV", "RuntimePlan", "detect_place", "visible_gpus", "plan_runtime",
            "setup_runtime", "FULL_ON_GPU"]
 
-#: Where the lessons' first cell installs the package from when it is missing (its tag is ``v`` + the version).
-REPOSITORY = "https://github.com/unet-course/unet-course"
+#: Where the lessons' first cell installs the package from when it is missing (its tag is ``v`` + the version):
+#: pyproject.toml's ``[project.urls] Repository``.
+REPOSITORY = declared()[1]["Repository"]
 #: ``no`` forbids :func:`setup_runtime` to pip-install anything (a locked-down hub); it then says what is missing.
 INSTALL_ENV = "UNET_COURSE_INSTALL"
 #: TensorFlow builds, as pyproject.toml's ``cpu`` and ``gpu`` extras name them.

@@ -1,8 +1,8 @@
 """The site's own Sphinx extension: MathJax served with the site, a language switch, figure alt text.
 
-- ``build-finished``: copies MathJax 2 from the ``jupyter-server-mathjax`` wheel into
-  ``_static/mathjax/`` of the site (no CDN; the localisations other than English and
-  Chinese are left out).
+- ``build-finished``: copies MathJax 3 into ``_static/mathjax/`` of the site (no CDN),
+  from where the feedback pages take it too (:func:`unet_course.grading.feedback.mathjax_folder`):
+  its TeX-to-SVG build and the TeX extensions it loads on demand.
 - ``env-get-outdated`` and ``html-page-context``: on a lesson page, a link to the same lesson in the other
   language (``course/NN_x`` <-> ``course_zh/NN_x``); the Chinese pages are marked
   ``lang="zh-Hans"`` so screen readers switch voice.
@@ -30,15 +30,15 @@ def copy_mathjax(app, exception):
     """MathJax's files into the site, from the installed wheel."""
     if exception is not None or app.builder.format != "html":
         return
-    import jupyter_server_mathjax
+    from unet_course.grading.feedback import MATHJAX_SCRIPT, mathjax_folder
 
-    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    source = mathjax_folder()
     target = Path(app.outdir) / "_static" / "mathjax"
     if target.exists():
         shutil.rmtree(target)
-    keep = {"zh-hans", "en"}
-    shutil.copytree(source, target, ignore=lambda folder, names: [
-        n for n in names if Path(folder).name == "localization" and n not in keep])
+    shutil.copytree(source / "input" / "tex" / "extensions", target / "input" / "tex" / "extensions")
+    shutil.copy2(source / MATHJAX_SCRIPT, target / MATHJAX_SCRIPT)
+    shutil.copy2(source.parent / "LICENSE", target / "LICENSE")
 
 
 def language_switch(app, pagename, templatename, context, doctree):

@@ -40,7 +40,7 @@ __all__ = ["MIN_AREA_PX", "SIMPLIFY_PX", "predict_images", "building_table",
 
 #: Default area filter, in source pixels (about 22 m² at the real data's 1.17 m).
 MIN_AREA_PX = 16
-#: Default of ``--instances``: how touching buildings are told apart (measured in the README).
+#: Default of ``--instances``: how touching buildings are told apart (measured in docs/footprints.md).
 INSTANCES = "watershed"
 #: Default simplification tolerance, in pixels of the model's resolution (2 source pixels for a
 #: ``laptop`` model, whose mask edges step by 2 source pixels).

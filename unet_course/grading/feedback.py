@@ -1,5 +1,10 @@
 """The feedback pages of ``nbgrader generate_feedback``: formulas without the internet, readable tables.
 
+This module is also where the course's MathJax comes from, for the feedback
+pages and for the site (``docs/_ext/course_site.py`` copies
+:func:`mathjax_folder`'s :data:`MATHJAX_SCRIPT` into it): one package, one
+version, one way to draw formulas.
+
 nbgrader's feedback template loads MathJax from a CDN, so a classroom or an
 exam room without the internet sees raw ``$...$``. The course's template
 ``unet_feedback`` (in :data:`TEMPLATES`, which ``nbgrader_config.py`` names for
@@ -21,7 +26,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-__all__ = ["TEMPLATES", "mathjax_script", "STYLE", "FeedbackStyle", "OfflineMathJax", "has_math"]
+__all__ = ["TEMPLATES", "MATHJAX_SCRIPT", "mathjax_folder", "mathjax_script", "STYLE", "FeedbackStyle", "OfflineMathJax", "has_math"]
 
 #: The folder of the ``unet_feedback`` template.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -37,15 +42,23 @@ STYLE = """
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
 
 
-def mathjax_script():
-    """MathJax 3's self-contained TeX-to-SVG script (``es5/tex-svg.js``), as text."""
+#: MathJax 3's self-contained TeX-to-SVG build (its fonts inside), in :func:`mathjax_folder`.
+MATHJAX_SCRIPT = "tex-svg.js"
+
+
+def mathjax_folder():
+    """MathJax 3's ``es5/`` folder, from the ``django-static-mathjax`` wheel (MathJax's files as package data)."""
     try:
-        import mathjax   # the django-static-mathjax wheel: MathJax's distribution as package data
+        import mathjax
     except ImportError:
-        raise ImportError("feedback pages with formulas need MathJax's files: pip install "
-                          "django-static-mathjax (the course's dev extras include it)") from None
-    return (Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5" / "tex-svg.js").read_text(
-        encoding="utf-8")
+        raise ImportError("formulas offline need MathJax's files: pip install django-static-mathjax "
+                          "(the course's dev extras include it)") from None
+    return Path(mathjax.__file__).resolve().parent / "static" / "mathjax" / "es5"
+
+
+def mathjax_script():
+    """The text of :data:`MATHJAX_SCRIPT`, to put into a feedback page."""
+    return (mathjax_folder() / MATHJAX_SCRIPT).read_text(encoding="utf-8")
 
 
 def has_math(nb):

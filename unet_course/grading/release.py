@@ -9,7 +9,7 @@ directory), as ``nbgrader_config.py`` names them. ``make assignments`` runs::
 
 in the repository root. ``--no-db`` keeps the release out of any gradebook:
 instructors generate again in their own course directory, where the database
-lives (the README's instructor's guide).
+lives (the instructor's guide, docs/instructors.md).
 """
 from __future__ import annotations
 

@@ -346,7 +346,7 @@ class _Run:
         return True
 
     def _tampered(self, index, reason):
-        """Note a changed grading environment: a flag for the instructor, not a score (see the README)."""
+        """Note a changed grading environment: a flag for the instructor, not a score (see docs/instructors.md)."""
         self.outcome.tampered.setdefault(index, reason)
 
     async def _shutdown(self):

@@ -11,7 +11,7 @@ loopback only and speak TLS with certificates made for this run alone
 hand it work; no dashboard or other web page is served. ``--scheduler ADDRESS`` connects to a scheduler that is
 already running, whose workers ``dask-jobqueue`` (Slurm, PBS, SGE) or
 Kubernetes (``deploy/kubernetes-grading.yaml``) started on a cluster (the
-README shows both). Either way
+instructor's guide, docs/instructors.md, shows both). Either way
 each task is :func:`unet_course.grading.autograde.worker.grade` on one
 submission; the results come back here, to the one process that writes the
 gradebook.
