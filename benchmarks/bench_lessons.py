@@ -36,7 +36,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import sys
@@ -62,17 +61,6 @@ KEEP = "\x00"
 # --- the machine --------------------------------------------------------------------
 
 
-def cpu_model():
-    """The CPU's model name, as /proc/cpuinfo gives it."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def tensorflow_version():
     """The installed TensorFlow's version, without importing it."""
     for name in ("tensorflow", "tensorflow-cpu"):
@@ -93,6 +81,8 @@ def cores():
 
 def machine():
     """What the figures were measured on."""
+    from unet_course.tuning import cpu_model
+
     return {"cpu": cpu_model(), "cores": cores(), "tensorflow": tensorflow_version(),
             "python": platform.python_version()}
 
