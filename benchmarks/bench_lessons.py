@@ -295,7 +295,8 @@ def time_line(data, stem, lang="en"):
         where = "" if one_machine else (
             f"，{entry['machine']['cpu']} 的 {entry['machine']['cores']} 个核" if zh else
             f", {entry['machine']['cores']} cores of {entry['machine']['cpu']}")
-        text = f"`{name}` 配置 {duration(entry['seconds'], 'zh')}" if zh else f"`{name}` profile {duration(entry['seconds'])}"
+        text = f"`{name}` 配置 {duration(entry['seconds'], 'zh')}" if zh else \
+            f"`{name}` profile {duration(entry['seconds'])}".replace(" ", KEEP)     # the figure stays on its line
         if name != "smoke" and entry["longest_cell"]:
             longest = entry["longest_cell"]["seconds"]
             text += f"，最长的单元格 {duration(longest, 'zh')}" if zh else f", its longest cell {duration(longest)}"
