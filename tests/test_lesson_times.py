@@ -1,8 +1,9 @@
 """Every lesson header's "Time." line is the one ``docs/lesson_times.json`` gives.
 
 The minutes to read and to run each lesson have one owner: the results file
-``benchmarks/bench_lessons.py`` writes when it runs the lessons. Its
-``--headers`` option writes the line into every English and Chinese header;
+``benchmarks/bench_lessons.py`` writes when it runs the lessons.
+``benchmarks/lesson_headers.py`` (or ``bench_lessons.py --headers``) writes the
+line into every English and Chinese header;
 a hand edit or a figure left behind by a new measurement fails here. Nothing
 is executed: the tests read the file and the notebooks.
 """
@@ -17,7 +18,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("bench_lessons", ROOT / "benchmarks" / "bench_lessons.py")
+_spec = importlib.util.spec_from_file_location("lesson_headers", ROOT / "benchmarks" / "lesson_headers.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
