@@ -105,3 +105,29 @@ def test_durations_and_the_bullet_replacement():
     assert bench.with_time_line("- **Time.** a\n  b", "en", "- **Time.** c") == "- **Time.** c"
     assert bench.with_time_line("no time here", "en", "x") is None
     assert CJK.search(bench.TIME_BULLET["zh"])
+
+
+@pytest.mark.slow
+def test_the_benchmark_times_each_cell_under_the_profile_resumes_and_records_a_failure(tmp_path):
+    """Two kernels (a few seconds): a good notebook measured, kept on a second run, and a failing one."""
+    spec = importlib.util.spec_from_file_location("bench_lessons", ROOT / "benchmarks" / "bench_lessons.py")
+    lessons = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lessons)
+    good, bad = tmp_path / "01_good.ipynb", tmp_path / "02_bad.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell("import time\ntime.sleep(0.6)"),
+                nbformat.v4.new_code_cell("import os\nassert os.environ['UNET_COURSE_PROFILE'] == 'smoke'")]
+    nbformat.write(nb, str(good))
+    nb.cells[2].source = "raise ValueError('boom')"
+    nbformat.write(nb, str(bad))
+    keep, said = tmp_path / "times.json", []
+    entry = lessons.measure([good], "smoke", keep=keep, say=said.append)["lessons"]["01_good"]
+    assert "error" not in entry and set(entry["cells"]) == {"1", "2"}
+    assert entry["longest_cell"]["index"] == 1 and entry["longest_cell"]["first_line"] == "import time"
+    assert 0.6 <= entry["longest_cell"]["seconds"] <= entry["seconds"] <= entry["wall_seconds"]
+    assert entry["machine"]["cores"] >= 1 and len(entry["load_before"]) == 3 and entry["load_during"]["samples"] >= 1
+    assert bench.read_times(keep)["profiles"]["smoke"]["01_good"] == entry
+    lessons.measure([good], "smoke", keep=keep, say=said.append)
+    assert said[-1].startswith("01_good: kept from")
+    failed = lessons.run_lesson(bad, "smoke", timeout=60)
+    assert "boom" in failed["error"] and failed["longest_cell"]["index"] == 1
