@@ -54,8 +54,12 @@ class Recipe:
         The course's :func:`unet_course.data.augment_pair` on every training tile (lesson 9).
     schedule : {"seed", "cosine"}
         The seed's exponential decay, or a cosine decay to zero over the run.
-    batch_norm : bool
-        ``build_unet(..., batch_norm=True)``: BatchNorm before every relu.
+    batch_norm : bool or float
+        ``build_unet(..., batch_norm=...)``: BatchNorm before every relu; True
+        with Keras' momentum 0.99, a number for that momentum.
+    loss : str, optional
+        The loss (``"bce"``, ``"dice"``, ``"bce_dice"``) instead of the seed's
+        BCE + Dice (a ``loss`` argument of ``train_unet`` wins).
     flips : bool
         Test-time augmentation: average the probabilities of the tile and its
         three flips (left-right, up-down, both).
@@ -68,9 +72,10 @@ class Recipe:
     full_resolution: bool = False
     augment: bool = False
     schedule: str = "seed"
-    batch_norm: bool = False
+    batch_norm: bool | float = False
     flips: bool = False
     epochs: int | None = None
+    loss: str | None = None
 
 
 SEED = Recipe("seed", "the seed's recipe exactly")
