@@ -88,10 +88,11 @@ def test_flips_at_test_time_average_the_four_flips():
 
 
 def test_best_laptop_and_every_change_train(tmp_path):
-    best = recipes.BEST_LAPTOP                                        # the seed's, trained longer
-    assert best.epochs == 30 and replace(best, name="seed", summary=recipes.SEED.summary,
-                                         epochs=None) == recipes.SEED
-    crop = replace(best, name="crop", full_resolution=True)
+    best = recipes.BEST_LAPTOP                         # the seed's, with three changes measured in the README
+    assert (best.epochs, best.batch_norm, best.full_resolution) == (30, 0.9, True)
+    assert replace(best, name="seed", summary=recipes.SEED.summary, epochs=None, batch_norm=False,
+                   full_resolution=False) == recipes.SEED
+    crop = replace(best, name="crop")
     tiles = synthetic_tiles(12, size=64, seed=3)                      # twice the profile's 32 px
     data = Splits(tiles.subset(np.arange(8)), tiles.subset(np.arange(8, 10)), tiles.subset(np.arange(10, 12)))
     crops, val = recipes.recipe_datasets(crop, recipes.recipe_splits(crop, data, SMOKE), SMOKE)
