@@ -16,8 +16,8 @@ how the trained model predicts. Two are named:
   layers otherwise), random 128 px crops of the tiles at their full ground
   resolution instead of tiles shrunk to 128 px, and up to 30 epochs instead
   of the laptop profile's 10 (early stopping still on). Validation Dice
-  0.68 and building F1 57 % (medians over 3 seeds) against the seed's
-  recipe's 0.43 and 17 %; a run took 2.5-3.5 min on 2 shared cores.
+  0.68 and building F1 57 % (medians over 5 seeds) against the seed's
+  recipe's 0.43 and 17 % (3 seeds); a run took 2-3.5 min on 2 shared cores.
   BatchNorm with Keras' momentum 0.99 failed: its moving averages had not
   settled in the run's ~160 batches. A cosine learning rate to zero,
   augmentation, the Dice loss alone and flips at test time did worse or no
