@@ -142,6 +142,8 @@ def test_run_folder_and_run_json(finished):
     assert info["epochs_run"] == 2 and info["max_epochs"] == 2 and info["seconds"] > 0
     assert info["best_epoch"] in (1, 2) and info["resumed_from_epoch"] is None
     assert {"device", "mixed_precision", "jit_compile"} <= set(info)
+    assert info["loss"] == "bce_dice" and info["recipe"] == "seed"      # the seed's, by default
+    assert info["data_tile_size"] == info["profile_settings"]["image_size"]
     assert not (run_dir / "backup").exists()  # removed once training finished
     history = rundir.read_history(run_dir / "history.csv")
     assert history == finished.history and history["epoch"] == [0, 1]

@@ -66,7 +66,8 @@ def _conv_dropout(filters, inputs, dropout_rate, kernel_initializer, batch_norm=
     The seed's ``Conv2D(filters, kernel_size=(3, 3), padding='same', strides=1,
     activation='relu', kernel_initializer=kernel_initializer)``. With
     ``batch_norm`` (not the seed's, see :func:`build_unet`) the convolution is
-    linear and ``BatchNormalization`` then ``relu`` follow it.
+    linear and ``BatchNormalization`` then ``relu`` follow it (``batch_norm``
+    True: Keras' momentum 0.99; a number: that momentum).
     """
     x = layers.Conv2D(
         filters,
@@ -77,7 +78,8 @@ def _conv_dropout(filters, inputs, dropout_rate, kernel_initializer, batch_norm=
         kernel_initializer=kernel_initializer,
     )(inputs)
     if batch_norm:
-        x = layers.Activation("relu")(layers.BatchNormalization()(x))
+        momentum = 0.99 if batch_norm is True else float(batch_norm)
+        x = layers.Activation("relu")(layers.BatchNormalization(momentum=momentum)(x))
     return layers.SpatialDropout2D(dropout_rate)(x)
 
 
@@ -181,6 +183,15 @@ def decoder_block(filters, connections, inputs, dropout_rate=0.1,
     return _conv_dropout(filters, x, dropout_rate, kernel_initializer, batch_norm)
 
 
+def _check_batch_norm(batch_norm):
+    """Raise ``ValueError`` unless ``batch_norm`` is a bool or a momentum in (0, 1)."""
+    if isinstance(batch_norm, bool):
+        return
+    if not isinstance(batch_norm, (int, float)) or not 0 < batch_norm < 1:
+        raise ValueError(f"batch_norm must be True, False or a momentum between 0 and 1, "
+                         f"got {batch_norm!r}")
+
+
 def _check_input_shape(input_shape):
     """Raise ``ValueError`` unless ``input_shape`` is ``(H, W, C)`` with H, W divisible by 16."""
     size = 2 ** DEPTH
@@ -220,10 +231,12 @@ def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
         Spatial dropout rate after every 3x3 convolution, in [0, 1).
     kernel_initializer : str or keras.initializers.Initializer, default "lecun_normal"
         Initializer of every convolution except the 1x1 head.
-    batch_norm : bool, default False
+    batch_norm : bool or float, default False
         Not the seed's: put ``BatchNormalization`` between every 3x3
         convolution and its ``relu`` (an option of :mod:`unet_course.recipes`;
-        measured in docs/real-data.md). False builds the seed's network exactly.
+        measured in docs/real-data.md). True uses Keras' momentum of the moving
+        averages, 0.99; a number in (0, 1) is the momentum (0.9 settles in
+        tens of batches instead of hundreds). False builds the seed's network exactly.
 
     Returns
     -------
@@ -243,6 +256,7 @@ def build_unet(input_shape=(256, 256, 3), filters=32, dropout_rate=0.1,
     """
     _check_input_shape(input_shape)
     _check_block_arguments(filters, dropout_rate, kernel_initializer)
+    _check_batch_norm(batch_norm)
 
     inputs = keras.Input(shape=tuple(int(n) for n in input_shape))
     skips = []

@@ -270,7 +270,7 @@ def _inputs(tiles, accel, batch_size, shuffle, augment, seed):
             "y": tiles.masks[..., None].astype(np.float32), "batch_size": batch_size, "shuffle": shuffle}
 
 
-def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=False,
+def train_unet(prof, run_dir, data=None, loss=None, resume=False, augment=False,
                epochs=None, verbose="auto", learning_rate=None, source=None, precision=None, xla=None,
                retune=False, recipe=None):
     """Train a U-Net with the seed's recipe; resumable, reported in ``run.json``.
@@ -288,8 +288,8 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
     data : Splits or str, optional
         The tiles, or a source for ``load_data`` (``"synthetic"``,
         ``"tiles:PATH"``, ``"massachusetts:PATH"``); default: the profile's.
-    loss : str or callable, default "bce_dice"
-        See :func:`compile_unet`.
+    loss : str or callable, optional
+        See :func:`compile_unet` (default: the recipe's, else the seed's ``"bce_dice"``).
     resume : bool, default False
         Continue the run in ``run_dir`` from the epoch after its last backup
         (a finished run is reloaded, not trained again).
@@ -323,11 +323,13 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
         The loss became NaN or infinite; the message says where and what to check.
     """
     run_dir = Path(run_dir)
+    rec = recipes.get_recipe(recipe)
+    loss = loss or rec.loss or "bce_dice"                        # a loss argument wins over the recipe's
     info = check_run_dir(run_dir, prof, resume)
     if resume and info and info.get("status") == "finished":
         return _finished_run(run_dir, info, loss)
-    rec = recipes.get_recipe(recipe)
-    splits, described = _splits(data, recipes.data_profile(rec, prof), source)
+    loaded = recipes.data_profile(rec, prof)
+    splits, described = _splits(data, loaded, source)
     splits = recipes.recipe_splits(rec, splits, prof)
     max_epochs = int(epochs or rec.epochs or prof.epochs)      # --epochs wins over the recipe's
     per_epoch = _steps(len(splits.train), prof.batch_size)
@@ -339,6 +341,7 @@ def train_unet(prof, run_dir, data=None, loss="bce_dice", resume=False, augment=
         "profile_settings": {**asdict(prof), "split": list(prof.split)},
         "data": described, "loss": loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
         "max_epochs": max_epochs, "recipe": rec.name, "package_version": unet_course.__version__,
+        "data_tile_size": loaded.image_size,       # the tiles' side at the model's ground resolution
         "tensorflow_version": tf.__version__, "keras_version": keras.__version__, **accel,
     }
     write_run_info(run_dir, metadata)

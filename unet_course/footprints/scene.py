@@ -137,9 +137,10 @@ def training_scale(run_dir):
     """The resampling factor of a run: the model's tile side over the source tiles' (lesson 10).
 
     A ``laptop`` run (``image_size`` 128) gives 0.5: the scene is shrunk by
-    half before prediction, as its training tiles were. None when the folder
-    has no ``run.json`` (the model is then taken to work at the image's own
-    resolution).
+    half before prediction, as its training tiles were. A run whose recipe
+    trained on crops at full resolution records ``data_tile_size`` 256 and
+    gives 1.0. None when the folder has no ``run.json`` (the model is then
+    taken to work at the image's own resolution).
 
     Examples
     --------
@@ -152,7 +153,7 @@ def training_scale(run_dir):
     info = read_run_info(run_dir)
     if info is None:
         return None
-    size = (info.get("profile_settings") or {}).get("image_size")
+    size = info.get("data_tile_size") or (info.get("profile_settings") or {}).get("image_size")
     if not isinstance(size, int) or size < 1:
         raise FootprintError(f"{Path(run_dir) / 'run.json'}: profile_settings.image_size is "
                              f"{size!r}; expected the tile side the run trained on")
