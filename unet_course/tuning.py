@@ -68,10 +68,15 @@ NATIVE_BF16 = {"avx512_bf16", "amx_bf16"}
 def candidate_ways(cpu_flags, long_run=False):
     """The ways worth measuring on this CPU, and why each other one is left out.
 
-    Always the seed's. With native bfloat16, bfloat16 through tf.data; without
-    it, float32 through tf.data (the seed's arithmetic, another input path).
-    XLA only for a long run. Each way measured costs one trace of the
-    training step, so the list is kept short.
+    Always the seed's. With native bfloat16, bfloat16 through tf.data. XLA
+    only for a long run. Float32 through tf.data never: it is the seed's
+    arithmetic, the same convolutions, through another input path, and it was
+    no faster than the seed's arrays (``benchmarks/bench_training.py``,
+    within the noise of a shared machine); an augmenting run, which needs
+    tf.data, takes it with the seed's figures. Each way measured costs one
+    trace of the training step, so the list is kept short; on a CPU without
+    native bfloat16 only the seed's way is timed, which costs its few steps:
+    the run trains the model the measurement traced.
 
     Returns ``(names, left_out)``: a list of :data:`WAYS` keys, the seed's
     first, and ``{name: reason}``.
@@ -79,17 +84,16 @@ def candidate_ways(cpu_flags, long_run=False):
     Examples
     --------
     >>> candidate_ways({"avx2"})[0]
-    ['seed', 'float32']
+    ['seed']
     >>> candidate_ways({"avx512_bf16"}, long_run=True)[0]
     ['seed', 'bfloat16', 'xla']
     """
-    names, left_out = [SEED_WAY], {}
+    names = [SEED_WAY]
+    left_out = {"float32": ("the seed's arithmetic through tf.data: the same convolutions, measured no "
+                            "faster than the seed's arrays (an augmenting run takes it, with the seed's figures)")}
     if NATIVE_BF16 & set(cpu_flags):
         names.append("bfloat16")
-        left_out["float32"] = ("the seed's arithmetic through another input path; with native bfloat16 "
-                               "the trace it costs is spent on bfloat16 instead")
     else:
-        names.append("float32")
         left_out["bfloat16"] = "this CPU has no native bfloat16 (avx512_bf16, amx_bf16): emulated, it is slower"
     if long_run:
         names.append("xla")
@@ -143,15 +147,16 @@ def _step_timer(clock):
     return StepTimer()
 
 
-def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=time.perf_counter):
+def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=time.perf_counter,
+                 traced=None):
     """Time ``steps`` training steps of each way, ``rounds`` times interleaved (lesson 7).
 
-    Each way first runs one untimed epoch of ``steps`` steps: it traces the
-    model's training step for its inputs (XLA: compiles it). Then ``rounds``
-    epochs of each way run in turn (way 1, way 2, ..., way 1, ...), so a
-    machine that slows down slows every way alike; every step is timed from
-    Keras' batch begin to its end (the input pipeline included, the set-up of
-    the epoch not: it happens once per epoch of a real run).
+    Each way first runs one untimed step: it traces the model's training step
+    for its inputs (XLA: compiles it). Then ``rounds`` epochs of each way run
+    in turn (way 1, way 2, ..., way 1, ...), so a machine that slows down
+    slows every way alike; every step is timed from Keras' batch begin to its
+    end (the input pipeline included, the set-up of the epoch not: it happens
+    once per epoch of a real run).
 
     Parameters
     ----------
@@ -161,6 +166,11 @@ def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=
         ``build(policy, jit)`` returns a compiled model of the run's size.
     image_size, batch_size : int
         The run's tile side and batch size.
+    traced : dict, optional
+        Filled with ``{name: model}``: the traced models, so that the run can
+        train the chosen one instead of tracing a new one
+        (:func:`unet_course.train.compiled_unet` gives it the run's own
+        starting weights and a fresh optimizer).
 
     Returns
     -------
@@ -170,12 +180,13 @@ def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=
     """
     timer = _step_timer(clock)
     fit = _fitters(_noise_tiles(steps * batch_size, image_size), batch_size, [timer])
+    trace = _fitters(_noise_tiles(batch_size, image_size, seed=1), batch_size, [])   # one step
     models, figures = {}, {}
     for name in names:
         way = WAYS[name]
         start = clock()
         models[name] = build(way.policy, way.jit)
-        fit[way.inputs](models[name])
+        trace[way.inputs](models[name])
         figures[name] = {"step_seconds": [], "trace_seconds": round(clock() - start, 2)}
     for _ in range(rounds):
         for name in names:
@@ -183,8 +194,10 @@ def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=
             timer.times.clear()
             fit[way.inputs](models[name])
             figures[name]["step_seconds"] += [round(t, 4) for t in timer.times]
-    for name, f in figures.items():   # the untimed epoch also ran steps: keep only the trace
-        f["trace_seconds"] = round(max(0.0, f["trace_seconds"] - steps * statistics.median(f["step_seconds"])), 2)
+    for name, f in figures.items():   # the untimed step was also a step: keep only the trace
+        f["trace_seconds"] = round(max(0.0, f["trace_seconds"] - statistics.median(f["step_seconds"])), 2)
+    if traced is not None:
+        traced.update(models)
     return figures
 
 
@@ -197,7 +210,8 @@ def select_way(figures, run_steps, margin=MARGIN, numpy_inputs=True):
     spent compiling beyond the cheapest trace. The seed's way is kept unless
     another way's time is lower by more than ``margin`` of the seed's. The
     projection returned, what the run should take, uses the median step. ``numpy_inputs=False`` (a run that augments
-    inside tf.data) leaves the numpy ways out.
+    inside tf.data) leaves the numpy ways out: the seed's becomes float32 through
+    tf.data, with the seed's figures unless float32 has its own.
 
     Returns ``(name, projected_seconds, reason)``.
 
@@ -208,7 +222,9 @@ def select_way(figures, run_steps, margin=MARGIN, numpy_inputs=True):
     >>> select_way(figures, 100)[0]
     'bfloat16'
     """
-    figures = {n: f for n, f in figures.items() if numpy_inputs or WAYS[n].inputs != "numpy"}
+    if not numpy_inputs:     # the seed's arithmetic through tf.data, with the seed's figures if not its own
+        figures = {**({"float32": figures[SEED_WAY]} if SEED_WAY in figures else {}),
+                   **{n: f for n, f in figures.items() if WAYS[n].inputs != "numpy"}}
     if not figures:
         raise ValueError("select_way needs the figures of at least one way")
     cheapest_trace = min(f["trace_seconds"] for f in figures.values())
