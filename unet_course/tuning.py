@@ -5,7 +5,7 @@ A *way* is a precision policy, XLA on or off, and how the tiles reach
 ``fit``, is always one of them, so the choice is never slower than the seed
 by more than the noise of the measurement. On first use for a run size on a
 machine, :func:`measure_ways` builds one model per way at the run's size,
-runs one untimed epoch of it (the trace), then times ``steps`` training steps
+runs one untimed step of it (the trace), then times ``steps`` training steps
 of every way, ``rounds`` times, interleaved; :func:`select_way` keeps the way
 that would finish the whole run soonest (its fastest step times the run's
 steps, plus XLA's compile), the seed's way unless another is faster by more
@@ -15,13 +15,28 @@ into ``accelerator.json`` in the user's cache folder (``$XDG_CACHE_HOME`` or
 folder), keyed by :func:`machine_key`: CPU model and flags, cores, GPUs,
 TensorFlow version and the run's size. ``--retune`` measures again.
 
-What each way costs to find out: a trace of the training step and
-``(rounds + 1) * steps`` steps. Measured at the laptop size on a 2-core AMD
-EPYC busy with other work (load average 8-12): 13-20 s of tracing and about
-0.2-0.5 s per step for each of the two ways, 39-46 s in all, once. XLA
-compiles for about 30 s, so it is measured only for runs long enough to pay that back
-(:data:`XLA_MIN_RUN_SECONDS`). Thread-pool sizes are not among the ways: they
-are fixed once TensorFlow has started, so a run cannot try them on itself.
+What each way costs to find out: building its model, a trace of the training
+step (one untimed step) and ``rounds * steps`` timed steps on noise tiles. The
+run then trains the chosen way's model (:func:`unet_course.train.compiled_unet`
+gives it the run's own starting weights and a fresh optimizer), so the chosen
+way's build and trace are not spent twice; what the measurement adds is the
+other ways' builds and traces and the timed steps. On a CPU without native
+bfloat16 only the seed's way is timed (float32 through tf.data is the same
+arithmetic, and was never faster): its 6 timed steps are the whole cost.
+
+The cost, measured side by side (``python benchmarks/bench_training.py
+--first-use 5``: 5 pairs of whole 1-epoch laptop runs, interleaved, one from an
+empty cache, one reading the cache) on a 2-core AMD EPYC with native bfloat16
+(seed and bfloat16 measured), shared with other work at load average 7.5-8:
+**net extra 27.5 s median (11.4-52.8 s)** per first run; the measurement itself
+took 35-47 s in those runs, of which the run's own trace was saved. On the
+same machine when it was quiet (load about 1.3), the measurement took 12.8 s
+(traces 3.6 and 4.2 s, steps 0.10-0.36 s). Before the run trained the traced
+model and the trace step was cut to one, it took 39-46 s at load 8-12, all of
+it extra. XLA compiles for about 30 s, so it is measured only for runs long
+enough to pay that back (:data:`XLA_MIN_RUN_SECONDS`). Thread-pool sizes are not
+among the ways: they are fixed once TensorFlow has started, so a run cannot try
+them on itself.
 """
 from __future__ import annotations
 
