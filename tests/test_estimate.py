@@ -35,6 +35,14 @@ def test_measured_epochs_replace_the_step_estimate_once_one_ran_without_tracing(
     assert clock.seconds_left() == pytest.approx(3 * 15.0)
 
 
+def test_the_estimate_follows_a_machine_that_speeds_up():
+    clock = RunEstimate(epochs=10, steps_per_epoch=10)
+    for seconds in (30.0, 18.0, 18.0, 17.0, 12.0, 9.0, 9.0):    # the other work on the machine stopped
+        clock.add_epoch(seconds)
+    assert clock.epoch_estimate() == pytest.approx(9.0)       # the latest three epochs, not all six
+    assert clock.seconds_left() == pytest.approx(3 * 9.0)
+
+
 def test_a_resumed_run_counts_only_its_remaining_epochs():
     clock = RunEstimate(epochs=10, steps_per_epoch=5, first_epoch=7)
     clock.add_epoch(20.0)

@@ -13,7 +13,8 @@ first few steps and again after every epoch:
 The first step is never counted: it traces the model (seconds, not a step's
 time). Until an epoch without tracing has finished, an epoch is estimated as
 its steps times the median step plus the validation pass; afterwards as the
-median of the measured epochs from the second on.
+median of the last :data:`RECENT` measured epochs from the second on, so the
+estimate follows a shared machine whose speed changes during the run.
 
 Examples
 --------
@@ -31,6 +32,9 @@ import time
 from unet_course.backend import keras
 
 __all__ = ["RunEstimate", "AnnounceTime", "minutes"]
+
+#: How many of the latest epochs the estimate of an epoch is the median of.
+RECENT = 3
 
 
 def minutes(seconds):
@@ -75,9 +79,9 @@ class RunEstimate:
         return statistics.median(self.steps[1:]) if len(self.steps) > 1 else None
 
     def epoch_estimate(self):
-        """Seconds an epoch takes: measured epochs after the first traced one, else from the steps."""
+        """Seconds an epoch takes: the latest measured epochs after the first traced one, else from the steps."""
         if len(self.epoch_seconds) > 1:
-            return statistics.median(self.epoch_seconds[1:])
+            return statistics.median(self.epoch_seconds[1:][-RECENT:])
         step = self.step_seconds()
         if step is None:
             return None
