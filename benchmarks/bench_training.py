@@ -15,7 +15,9 @@ CPU). The package measures, on first use, which way trains fastest here
 
 - the median and spread (min, max) of images per second of each way, by the
   wall clock and per CPU-second (the second stays meaningful on a shared machine);
-- the ratio chosen / seed, run by run and its median;
+- the ratio chosen / seed, run by run and its median (each timed epoch is a
+  call of ``fit``, and the seed's arrays pay a set-up at each call that a run
+  pays once: at 8 steps an epoch, tf.data ways look faster than they are);
 - the FLOPs per image (forward and training), the machine's measured matrix
   product rate in float32 and bfloat16, and the fraction of it each way reaches;
 - XLA's compile time, as a separate figure;

@@ -86,9 +86,13 @@ def candidate_ways(cpu_flags, long_run=False):
     Always the seed's. With native bfloat16, bfloat16 through tf.data. XLA
     only for a long run. Float32 through tf.data never: it is the seed's
     arithmetic, the same convolutions, through another input path, and it was
-    no faster than the seed's arrays (``benchmarks/bench_training.py``,
-    within the noise of a shared machine); an augmenting run, which needs
-    tf.data, takes it with the seed's figures. Each way measured costs one
+    no faster than the seed's arrays: the same step times (0.22-0.24 s at the
+    laptop size), and 5.97 s against the seed's 5.74 s per epoch in real
+    3-epoch fits, interleaved, on the bfloat16 machine with bfloat16 left out
+    (``benchmarks/bench_training.py`` shows it faster by the wall clock only
+    because it calls ``fit`` once per 8 steps and the seed's arrays pay a
+    set-up at each call, which a run pays once); an augmenting run, which
+    needs tf.data, takes it with the seed's figures. Each way measured costs one
     trace of the training step, so the list is kept short; on a CPU without
     native bfloat16 only the seed's way is timed, which costs its few steps:
     the run trains the model the measurement traced.
