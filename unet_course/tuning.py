@@ -27,11 +27,14 @@ arithmetic, and was never faster): its 6 timed steps are the whole cost.
 The cost, measured side by side (``python benchmarks/bench_training.py
 --first-use 5``: 5 pairs of whole 1-epoch laptop runs, interleaved, one from an
 empty cache, one reading the cache) on a 2-core AMD EPYC with native bfloat16
-(seed and bfloat16 measured), shared with other work at load average 7.5-8:
-**net extra 27.5 s median (11.4-52.8 s)** per first run; the measurement itself
-took 35-47 s in those runs, of which the run's own trace was saved. On the
-same machine when it was quiet (load about 1.3), the measurement took 12.8 s
-(traces 3.6 and 4.2 s, steps 0.10-0.36 s). Before the run trained the traced
+(seed and bfloat16 measured), shared with other work: at load average
+2.7-3.8 (``--first-use 3``), **net extra 10.6 s median (7.9-10.8 s)**, the
+measurement itself 12.8-13.5 s; at load 7.5-8, net extra 27.5 s median
+(11.4-52.8 s), the measurement 35-47 s. The traces are most of it (3.6-4.7 s
+each when the machine is quiet, several times that under load); a step is
+0.1-0.3 s. On a CPU without native bfloat16 only the seed's way is timed:
+6.4 s in all at load 3 (``bench_training.py --no-bf16``), of which the run
+keeps the build and the trace. Before the run trained the traced
 model and the trace step was cut to one, it took 39-46 s at load 8-12, all of
 it extra. XLA compiles for about 30 s, so it is measured only for runs long
 enough to pay that back (:data:`XLA_MIN_RUN_SECONDS`). Thread-pool sizes are not
