@@ -90,8 +90,10 @@ def candidate_ways(cpu_flags, long_run=False):
     only for a long run. Float32 through tf.data never: it is the seed's
     arithmetic, the same convolutions, through another input path, and it was
     no faster than the seed's arrays: the same step times (0.22-0.24 s at the
-    laptop size), and 5.97 s against the seed's 5.74 s per epoch in real
-    3-epoch fits, interleaved, on the bfloat16 machine with bfloat16 left out
+    laptop size), and in real 3-epoch fits, interleaved, a fastest epoch of
+    5.45 and 5.76 s against the seed's 5.33 and 5.63 s in two runs
+    (``benchmarks/bench_input_paths.py``; the pairs' ratios, median 1.01 and
+    0.97, spread 0.5-1.8 with other work), on the bfloat16 machine with bfloat16 left out
     (``benchmarks/bench_training.py`` shows it faster by the wall clock only
     because it calls ``fit`` once per 8 steps and the seed's arrays pay a
     set-up at each call, which a run pays once); an augmenting run, which
