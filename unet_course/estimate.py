@@ -13,7 +13,7 @@ first few steps and again after every epoch:
 The first step is never counted: it traces the model (seconds, not a step's
 time). Until the first epoch has finished, an epoch is estimated as its steps
 times the median step plus the validation pass; after it, as that epoch less
-its traces (so what the steps do not show, such as the checkpoints, counts);
+its traces (so what the first steps do not show counts);
 once an epoch without tracing has finished, as the
 median of the last :data:`RECENT` measured epochs from the second on, so the
 estimate follows a shared machine whose speed changes during the run.
@@ -86,8 +86,8 @@ class RunEstimate:
         After the first epoch only, that epoch less its traces: its first
         step's time above the median step, and its validation pass less a
         pass of the validation batches at a third of a step each. What the
-        steps do not show (the checkpoints written at the end of an epoch)
-        is counted from then on.
+        first steps do not show (the end-of-epoch checkpoints, a machine
+        that got busier after them) is counted from then on.
         """
         if len(self.epoch_seconds) > 1:
             return statistics.median(self.epoch_seconds[1:][-RECENT:])
