@@ -15,7 +15,9 @@ CPU). The package measures, on first use, which way trains fastest here
 
 - the median and spread (min, max) of images per second of each way, by the
   wall clock and per CPU-second (the second stays meaningful on a shared machine);
-- the ratio chosen / seed, run by run and its median;
+- the ratio chosen / seed, run by run and its median (each timed epoch is a
+  call of ``fit``, and the seed's arrays pay a set-up at each call that a run
+  pays once: at 8 steps an epoch, tf.data ways look faster than they are);
 - the FLOPs per image (forward and training), the machine's measured matrix
   product rate in float32 and bfloat16, and the fraction of it each way reaches;
 - XLA's compile time, as a separate figure;
@@ -29,6 +31,7 @@ CPU). The package measures, on first use, which way trains fastest here
     python benchmarks/bench_training.py                      # 128 px, base 16 (the laptop profile)
     python benchmarks/bench_training.py --no-bf16            # as on a CPU without native bfloat16
     python benchmarks/bench_training.py --size 256 --filters 32
+    python benchmarks/bench_training.py --first-use 5         # what the first-use measurement costs a run
 """
 from __future__ import annotations
 
@@ -67,6 +70,9 @@ def parse_args(argv=None):
     parser.add_argument("--run-steps", type=int, default=660,
                         help="the run the choice is made for (default 660: the laptop demo's)")
     parser.add_argument("--process", action="store_true", help="add the whole-process runs")
+    parser.add_argument("--first-use", type=int, default=0, metavar="N",
+                        help="only measure what the first-use measurement costs: N pairs of 1-epoch laptop "
+                             "runs, interleaved, one measuring (empty cache), one reading the cache")
     return parser.parse_args(argv)
 
 
@@ -121,18 +127,62 @@ def summary(values):
             "max": round(max(values), 2), "runs": [round(v, 2) for v in values]}
 
 
-def whole_process(args, extra):
-    """Seconds of ``unet-course train`` (1 epoch, laptop profile's data) as a fresh process."""
+def whole_process(args, extra, cache=None, info=None):
+    """Seconds of ``unet-course train`` (1 epoch, laptop profile's data) as a fresh process.
+
+    ``cache``: the accelerator cache folder it uses (default: the user's);
+    ``info``: a dict, filled with the run's ``run.json``.
+    """
+    env = {**os.environ, **({tuning.CACHE_ENV: str(cache)} if cache else {})}
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "unet_course", "train", "--profile", "laptop", "--epochs", "1",
                    "--quiet", "--out", str(Path(out) / "run"), *extra]
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        return round(time.perf_counter() - start, 1)
+        subprocess.run(command, check=True, capture_output=True, env=env)
+        seconds = round(time.perf_counter() - start, 1)
+        if info is not None:
+            info.update(json.loads((Path(out) / "run" / "run.json").read_text()))
+        return seconds
+
+
+def first_use_cost(pairs):
+    """What measuring on first use adds to a run: ``pairs`` pairs of whole 1-epoch laptop runs.
+
+    In each pair, one run starts from an empty cache (it measures, then trains
+    the chosen way) and one reads the cache a first run filled (it trains the
+    same way without measuring); the pair's order alternates. The cost is the
+    difference of each pair, median and spread.
+    """
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as folder:
+        filled = Path(folder) / "filled"
+        whole_process(None, [], filled)                        # fills the cache (and warms the disk)
+        measuring, cached, measured = [], [], []
+        for pair in range(pairs):
+            for kind in (("measure", "cached") if pair % 2 == 0 else ("cached", "measure")):
+                if kind == "cached":
+                    cached.append(whole_process(None, [], filled))
+                    continue
+                info = {}
+                measuring.append(whole_process(None, [], Path(folder) / f"empty{pair}", info))
+                measured.append({"way": info["way"], "cost_seconds": info["measurement"]["cost_seconds"],
+                                 "ways": list(info["measurement"]["figures"])})
+    return {
+        "benchmark": "first-use measurement: whole 1-epoch laptop runs, measuring (empty cache) vs reading the cache",
+        "pairs": pairs, "measuring_seconds": summary(measuring), "cached_seconds": summary(cached),
+        "net_extra_seconds": summary([m - c for m, c in zip(measuring, cached)]),
+        "measurements": measured,
+        "device": configure_accelerator(128)["device"], "tensorflow_version": tf.__version__,
+        "load_average": {"before": [round(v, 1) for v in load_before],
+                         "after": [round(v, 1) for v in os.getloadavg()]},
+    }
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.first_use:
+        print(json.dumps(first_use_cost(args.first_use), indent=2))
+        return
     load_before = os.getloadavg()
     flags = cpu_flags() - (tuning.NATIVE_BF16 if args.no_bf16 else set())
     names, left_out = tuning.candidate_ways(flags)

@@ -72,14 +72,16 @@ def test_xla_pays_for_its_compile_only_in_a_long_run():
 
 def test_augmenting_runs_cannot_take_arrays():
     assert tuning.select_way(figures(seed=0.5, float32=1.0), 10, numpy_inputs=False)[0] == "float32"
+    only_seed = tuning.select_way(figures(seed=0.5), 10, numpy_inputs=False)   # tf.data with the seed's figures
+    assert only_seed[:2] == ("float32", {"float32": 5.0})
     with pytest.raises(ValueError, match="at least one way"):
         tuning.select_way({}, 10)
 
 
 def test_candidates_follow_the_cpu_and_the_run_length():
     names, left_out = tuning.candidate_ways({"avx2", "fma"})
-    assert names == ["seed", "float32"] and "no native bfloat16" in left_out["bfloat16"]
-    assert "would not pay for itself" in left_out["xla"]
+    assert names == ["seed"] and "no native bfloat16" in left_out["bfloat16"]    # only the seed's steps
+    assert "would not pay for itself" in left_out["xla"] and "same convolutions" in left_out["float32"]
     names, left_out = tuning.candidate_ways({"amx_bf16"}, long_run=True)
     assert names == ["seed", "bfloat16", "xla"] and list(left_out) == ["float32"]
 
@@ -118,8 +120,7 @@ def test_retune_and_a_new_run_size_measure_again(cache):
     choose(size=128)
     assert len(calls) == 3 and len(json.loads(path.read_text())) == 2     # one entry per run size
     choose(flags={"avx2"})                                                 # another CPU: no bfloat16
-    assert calls[-1] == ["seed", "float32"]
-    assert choose(flags={"avx2"})["way"] == "seed"                         # 2 % faster is not enough
+    assert calls[-1] == ["seed"] and choose(flags={"avx2"})["way"] == "seed"
 
 
 def test_a_corrupted_cache_is_reported_in_one_line_and_measured_again(cache):
@@ -161,8 +162,9 @@ def test_the_smoke_profile_never_measures(cache):
 @pytest.mark.slow
 def test_a_real_measurement_of_a_tiny_unet():
     """The real thing, at 16 px and base 2: a way traced, its steps timed, and chosen (one trace, ~5 s)."""
-    got = tuning.measure_ways(["seed"], accelerator._default_build(16, 2), 16, 2, steps=2, rounds=1)
-    assert set(got) == {"seed"}
+    traced = {}
+    got = tuning.measure_ways(["seed"], accelerator._default_build(16, 2), 16, 2, steps=2, rounds=1, traced=traced)
+    assert set(got) == set(traced) == {"seed"} and traced["seed"].optimizer.iterations.numpy() == 3
     for f in got.values():
         assert len(f["step_seconds"]) == 2 and all(t > 0 for t in f["step_seconds"]) and f["trace_seconds"] >= 0
     assert tuning.select_way(got, 50)[0] in got

@@ -35,6 +35,25 @@ def test_measured_epochs_replace_the_step_estimate_once_one_ran_without_tracing(
     assert clock.seconds_left() == pytest.approx(3 * 15.0)
 
 
+def test_after_the_first_epoch_what_the_steps_do_not_show_counts():
+    clock = RunEstimate(epochs=5, steps_per_epoch=10, validation_steps=3)
+    for seconds in (0.6, 0.5, 0.5, 0.5):                   # a model traced before the run: no long first step
+        clock.add_step(seconds)
+    assert clock.epoch_estimate() == pytest.approx(10 * 0.5 + 3 * 0.5 / 3)
+    clock.add_epoch(12.0, validation_seconds=1.5)          # 5 s of steps, 1.5 s validated, 5.5 s of checkpoints
+    # the epoch less its first step's 0.1 s above the median and its validation, plus a validation pass untraced
+    assert clock.epoch_estimate() == pytest.approx(12.0 - 0.1 - 1.5 + 0.5)
+    assert clock.seconds_left() == pytest.approx(4 * 10.9)
+
+
+def test_the_estimate_follows_a_machine_that_speeds_up():
+    clock = RunEstimate(epochs=10, steps_per_epoch=10)
+    for seconds in (30.0, 18.0, 18.0, 17.0, 12.0, 9.0, 9.0):    # the other work on the machine stopped
+        clock.add_epoch(seconds)
+    assert clock.epoch_estimate() == pytest.approx(9.0)       # the latest three epochs, not all six
+    assert clock.seconds_left() == pytest.approx(3 * 9.0)
+
+
 def test_a_resumed_run_counts_only_its_remaining_epochs():
     clock = RunEstimate(epochs=10, steps_per_epoch=5, first_epoch=7)
     clock.add_epoch(20.0)

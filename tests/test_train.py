@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from dataclasses import replace
 
 import keras
@@ -228,3 +229,33 @@ def test_a_run_trains_the_way_the_cache_chose_and_records_it(splits, tmp_path, m
     assert "measured fastest" in info["reason"] and result.metadata["status"] == "finished"
     augmented = train.run_accelerator(prof, steps=2, augment=True)
     assert augmented["inputs"] == "tf.data" and augmented["way"] == "float32"
+
+
+@pytest.mark.slow
+def test_the_first_run_trains_the_measured_model_as_a_later_run_trains_a_new_one(splits, tmp_path, monkeypatch):
+    """On first use the run trains the way's model the measurement traced (no second trace of the
+    training step), and it trains exactly as the next run, which reads the cache and builds its own."""
+    from unet_course import tuning
+
+    monkeypatch.setenv(tuning.CACHE_ENV, str(tmp_path / "cache"))
+    for name in (accelerator.PRECISION_ENV, accelerator.XLA_ENV):
+        monkeypatch.delenv(name, raising=False)
+    traces, train_step = [], keras.Model.train_step
+
+    def counted(model, data):                 # Python runs the step only while tf.function traces it
+        traces.append(id(model))
+        return train_step(model, data)
+
+    monkeypatch.setattr(keras.Model, "train_step", counted)
+    prof = replace(QUICK, epochs=1, measure_speed=True)
+    first = train.train_unet(prof, tmp_path / "first", data=splits, verbose=0)
+    measured, calls = first.metadata["measurement"]["figures"], Counter(traces)
+    assert len(measured) >= 2 and len(calls) == len(measured)            # a model per way measured,
+    assert calls[id(first.model)] == min(calls.values())                 # and the run did not trace again
+    assert "traced_model" not in json.loads((tmp_path / "first" / "run.json").read_text())
+    second = train.train_unet(prof, tmp_path / "second", data=splits, verbose=0)
+    assert len(traces) == sum(calls.values()) + calls[id(first.model)]  # a new model, traced once
+    assert second.metadata["way"] == first.metadata["way"] and second.metadata["measurement"]["figures"] == measured
+    np.testing.assert_allclose(first.history["loss"], second.history["loss"], rtol=1e-5)
+    for a, b in zip(first.model.weights, second.model.weights):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)

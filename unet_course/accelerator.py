@@ -44,6 +44,9 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 NATIVE_BF16 = {"avx512_bf16", "amx_bf16"}
 #: Smallest tile side at which bfloat16 is chosen on a CPU.
 BF16_MIN_SIZE = 128
+#: The key of the measured choice that holds the chosen way's traced model (None when nothing was
+#: measured now); :func:`unet_course.train.compiled_unet` takes it, ``run.json`` leaves it out.
+TRACED = "traced_model"
 
 
 def cpu_flags(cpuinfo="/proc/cpuinfo"):
@@ -136,8 +139,10 @@ def configure_accelerator(image_size=256, precision=None, xla=None, *, filters=N
 
     Returns :func:`choose_settings`'s dict plus ``device``, ``gpus``,
     ``inputs`` (``"tf.data"`` or ``"numpy"``), ``way`` (a key of
-    :data:`unet_course.tuning.WAYS`, None for the rule) and ``measurement``
-    (the figures the choice rests on, None for the rule). The Keras policy is
+    :data:`unet_course.tuning.WAYS`, None for the rule), ``measurement``
+    (the figures the choice rests on, None for the rule) and, when the ways
+    were measured now, :data:`TRACED`: the chosen way's model, already traced,
+    for the run to train (:func:`unet_course.train.compiled_unet`). The Keras policy is
     not changed here: :func:`unet_course.train.compiled_unet` builds the model
     under ``policy`` and restores the global one.
     """
@@ -183,14 +188,14 @@ def _measured_choice(tf, image_size, filters, batch_size, run_steps, numpy_input
                                         image_size, filters, batch_size)
     entry = None if retune else tuning.cached_measurement(key, say=say)
     build = build or _default_build(image_size, filters)
-    changed = entry is None
+    changed, traced = entry is None, {}
     if entry is None:
         names, left_out = tuning.candidate_ways(flags)
         say(f"Measuring the fastest way to train {image_size} px tiles, base {filters} filters, on this "
-            f"machine ({', '.join(names)}: a trace and 9 steps of each, once, then cached; 40-50 s on "
-            "the busy 2-core CPU we measured)...")
+            f"machine ({', '.join(names)}: a trace and 7 steps of each, once, then cached; the run "
+            "trains the fastest one's model, already traced)...")
         start = time.perf_counter()
-        figures = tuning.measure_ways(names, build, image_size, batch_size)
+        figures = tuning.measure_ways(names, build, image_size, batch_size, traced=traced)
         entry = {"key": described, "figures": figures, "left_out": left_out, "xla_measured": False,
                  "measured_at": datetime.datetime.now().isoformat(timespec="seconds"),
                  "cost_seconds": round(time.perf_counter() - start, 1)}
@@ -199,7 +204,7 @@ def _measured_choice(tf, image_size, filters, batch_size, run_steps, numpy_input
         say(f"This run is long (about {best_steps * run_steps / 60:.0f} min): measuring XLA too "
             "(its compile takes tens of seconds)...")
         start = time.perf_counter()
-        entry["figures"].update(tuning.measure_ways(["xla"], build, image_size, batch_size))
+        entry["figures"].update(tuning.measure_ways(["xla"], build, image_size, batch_size, traced=traced))
         entry["left_out"].pop("xla", None)
         entry.update(xla_measured=True, cost_seconds=round(entry["cost_seconds"] + time.perf_counter() - start, 1))
         changed = True
@@ -209,7 +214,8 @@ def _measured_choice(tf, image_size, filters, batch_size, run_steps, numpy_input
     return {"policy": chosen.policy, "mixed_precision": chosen.policy != "float32", "jit_compile": chosen.jit,
             "inputs": chosen.inputs, "way": way, "reason": reason,
             "measurement": {**entry, "run_steps": run_steps, "projected_run_seconds": projected,
-                            "cache": str(path)}}
+                            "cache": str(path)},
+            TRACED: traced.get(way)}
 
 
 def inference_policy(image_size, filters, batch_size=8, precision=None):

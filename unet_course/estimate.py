@@ -11,9 +11,12 @@ first few steps and again after every epoch:
     Epoch 1 of 15 took 21 s; about 3.9 min left (less if early stopping ends the run).
 
 The first step is never counted: it traces the model (seconds, not a step's
-time). Until an epoch without tracing has finished, an epoch is estimated as
-its steps times the median step plus the validation pass; afterwards as the
-median of the measured epochs from the second on.
+time). Until the first epoch has finished, an epoch is estimated as its steps
+times the median step plus the validation pass; after it, as that epoch less
+its traces (so what the first steps do not show counts);
+once an epoch without tracing has finished, as the
+median of the last :data:`RECENT` measured epochs from the second on, so the
+estimate follows a shared machine whose speed changes during the run.
 
 Examples
 --------
@@ -31,6 +34,9 @@ import time
 from unet_course.backend import keras
 
 __all__ = ["RunEstimate", "AnnounceTime", "minutes"]
+
+#: How many of the latest epochs the estimate of an epoch is the median of.
+RECENT = 3
 
 
 def minutes(seconds):
@@ -75,14 +81,23 @@ class RunEstimate:
         return statistics.median(self.steps[1:]) if len(self.steps) > 1 else None
 
     def epoch_estimate(self):
-        """Seconds an epoch takes: measured epochs after the first traced one, else from the steps."""
+        """Seconds an epoch takes: the latest measured epochs after the first traced one, else from the steps.
+
+        After the first epoch only, that epoch less its traces: its first
+        step's time above the median step, and its validation pass less a
+        pass of the validation batches at a third of a step each. What the
+        first steps do not show (the end-of-epoch checkpoints, a machine
+        that got busier after them) is counted from then on.
+        """
         if len(self.epoch_seconds) > 1:
-            return statistics.median(self.epoch_seconds[1:])
+            return statistics.median(self.epoch_seconds[1:][-RECENT:])
         step = self.step_seconds()
         if step is None:
             return None
-        validation = (statistics.median(self.validation_seconds) if self.validation_seconds
-                      else self.validation_steps * step / 3)
+        validation = self.validation_steps * step / 3
+        if self.epoch_seconds:
+            traced = self.validation_seconds[0] - validation if self.validation_seconds else 0.0
+            return self.epoch_seconds[0] - (self.steps[0] - step) - traced
         return self.steps_per_epoch * step + validation
 
     def seconds_left(self):

@@ -48,7 +48,7 @@ class Profile:
         start of the run, with an estimate.
     measure_speed : bool
         Measure, on first use on a machine, which way trains fastest
-        (:mod:`unet_course.tuning`, a few seconds, then cached); the smoke
+        (:mod:`unet_course.tuning`, once, then cached; its cost is stated there); the smoke
         profile uses the rule of :mod:`unet_course.accelerator` instead.
     """
 

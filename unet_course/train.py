@@ -15,6 +15,7 @@ announces how long it will take from its own first steps
 """
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import unet_course
-from unet_course.accelerator import configure_accelerator
+from unet_course.accelerator import TRACED, configure_accelerator
 from unet_course.backend import tf, keras
 from unet_course import recipes
 from unet_course.estimate import AnnounceTime
@@ -178,7 +179,7 @@ def make_callbacks(run_dir, patience=3, resume=False):
 
 
 def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=None, schedule=None,
-                  **unet_options):
+                  traced=None, **unet_options):
     """A seeded ``build_unet`` sized by the profile, compiled by :func:`compile_unet` (lesson 7).
 
     The one way the course makes a model to train: lessons 4 and 5 vary the
@@ -197,12 +198,23 @@ def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=No
         (default: :func:`run_accelerator` for the profile).
     seed : int, optional
         Seed of the starting weights (default ``prof.seed``).
+    traced : keras.Model, optional
+        The measured way's model, already traced (:func:`train_unet` passes it
+        for the seed's recipe on first use). It is returned instead of the new
+        model, holding the new model's starting weights and a fresh optimizer,
+        so the run does not trace the same step again. The caller has set
+        TensorFlow's seed: setting it again would make the model trace again.
     **unet_options
         Passed to :func:`unet_course.model.build_unet`, for example
         ``kernel_initializer="he_normal"`` or ``dropout_rate=0.0``.
     """
     accel = accel or run_accelerator(prof)
-    keras.utils.set_random_seed(prof.seed if seed is None else seed)
+    seed = prof.seed if seed is None else seed
+    if traced is None:
+        keras.utils.set_random_seed(seed)
+    else:          # the starting weights come from Python's generator (Keras' initializers draw from it)
+        random.seed(seed)
+        np.random.seed(seed)
     several = accel["gpus"] > 1
     strategy = tf.distribute.MirroredStrategy() if several else tf.distribute.get_strategy()
     previous = keras.config.dtype_policy()
@@ -211,10 +223,31 @@ def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=No
         with strategy.scope():
             model = build_unet((prof.image_size, prof.image_size, 3), filters=prof.base_filters,
                                **unet_options)
-            return compile_unet(model, loss, learning_rate, jit_compile=accel["jit_compile"],
-                                schedule=schedule)
+            model = compile_unet(model, loss, learning_rate, jit_compile=accel["jit_compile"],
+                                 schedule=schedule)
     finally:
         keras.config.set_dtype_policy(previous)
+    return model if traced is None else _carry_over(model, traced)
+
+
+def _carry_over(fresh, traced):
+    """``traced`` holding ``fresh``'s state: its weights, its dropout seeds and a fresh optimizer.
+
+    So a run that trains the measurement's traced model trains exactly as it
+    would have trained ``fresh``. A model of another structure is not touched:
+    ``fresh`` is returned.
+    """
+    def layout(model):
+        return (tuple(model.input_shape), [type(layer).__name__ for layer in model.layers],
+                [tuple(v.shape) for v in model.variables])
+
+    if layout(fresh) != layout(traced) or fresh.dtype_policy.name != traced.dtype_policy.name:
+        return fresh
+    fresh.optimizer.build(fresh.trainable_variables)
+    for target, value in zip(traced.variables + traced.optimizer.variables,
+                             fresh.variables + fresh.optimizer.variables):
+        target.assign(value)
+    return traced
 
 
 def _steps(tiles, batch_size):
@@ -333,8 +366,11 @@ def train_unet(prof, run_dir, data=None, loss=None, resume=False, augment=False,
     splits = recipes.recipe_splits(rec, splits, prof)
     max_epochs = int(epochs or rec.epochs or prof.epochs)      # --epochs wins over the recipe's
     per_epoch = _steps(len(splits.train), prof.batch_size)
+    keras.utils.set_random_seed(prof.seed)        # before the measurement traces: seeding traces again
     accel = run_accelerator(prof, per_epoch * max_epochs, precision, xla, augment, retune)
-    keras.utils.set_random_seed(prof.seed)
+    traced = accel.pop(TRACED, None)
+    if rec.batch_norm or recipes.recipe_schedule(rec, 1e-3, 1) or loss != "bce_dice" or learning_rate not in (None, 1e-3):
+        traced = None                             # not the model the measurement traced
     run_dir.mkdir(parents=True, exist_ok=True)
     metadata = {
         "status": "running", "profile": prof.name,
@@ -351,7 +387,7 @@ def train_unet(prof, run_dir, data=None, loss=None, resume=False, augment=False,
     else:                                       # the way measured fastest here (numpy arrays or tf.data)
         train = _inputs(splits.train, accel, prof.batch_size, True, augment, prof.seed)
         val = _inputs(splits.validation, accel, prof.batch_size, False, False, prof.seed)
-    model = compiled_unet(prof, loss, learning_rate, accel, batch_norm=rec.batch_norm,
+    model = compiled_unet(prof, loss, learning_rate, accel, batch_norm=rec.batch_norm, traced=traced,
                           schedule=recipes.recipe_schedule(rec, learning_rate or 1e-3, per_epoch * max_epochs))
     callbacks = make_callbacks(run_dir, prof.patience, resume=resume)
     if verbose != 0:

@@ -5,7 +5,7 @@ A *way* is a precision policy, XLA on or off, and how the tiles reach
 ``fit``, is always one of them, so the choice is never slower than the seed
 by more than the noise of the measurement. On first use for a run size on a
 machine, :func:`measure_ways` builds one model per way at the run's size,
-runs one untimed epoch of it (the trace), then times ``steps`` training steps
+runs one untimed step of it (the trace), then times ``steps`` training steps
 of every way, ``rounds`` times, interleaved; :func:`select_way` keeps the way
 that would finish the whole run soonest (its fastest step times the run's
 steps, plus XLA's compile), the seed's way unless another is faster by more
@@ -15,13 +15,31 @@ into ``accelerator.json`` in the user's cache folder (``$XDG_CACHE_HOME`` or
 folder), keyed by :func:`machine_key`: CPU model and flags, cores, GPUs,
 TensorFlow version and the run's size. ``--retune`` measures again.
 
-What each way costs to find out: a trace of the training step and
-``(rounds + 1) * steps`` steps. Measured at the laptop size on a 2-core AMD
-EPYC busy with other work (load average 8-12): 13-20 s of tracing and about
-0.2-0.5 s per step for each of the two ways, 39-46 s in all, once. XLA
-compiles for about 30 s, so it is measured only for runs long enough to pay that back
-(:data:`XLA_MIN_RUN_SECONDS`). Thread-pool sizes are not among the ways: they
-are fixed once TensorFlow has started, so a run cannot try them on itself.
+What each way costs to find out: building its model, a trace of the training
+step (one untimed step) and ``rounds * steps`` timed steps on noise tiles. The
+run then trains the chosen way's model (:func:`unet_course.train.compiled_unet`
+gives it the run's own starting weights and a fresh optimizer), so the chosen
+way's build and trace are not spent twice; what the measurement adds is the
+other ways' builds and traces and the timed steps. On a CPU without native
+bfloat16 only the seed's way is timed (float32 through tf.data is the same
+arithmetic, and was never faster): its 6 timed steps are the whole cost.
+
+The cost, measured side by side (``python benchmarks/bench_training.py
+--first-use 5``: 5 pairs of whole 1-epoch laptop runs, interleaved, one from an
+empty cache, one reading the cache) on a 2-core AMD EPYC with native bfloat16
+(seed and bfloat16 measured), shared with other work: at load average
+2.7-3.8 (``--first-use 3``), **net extra 10.6 s median (7.9-10.8 s)**, the
+measurement itself 12.8-13.5 s; at load 7.5-8, net extra 27.5 s median
+(11.4-52.8 s), the measurement 35-47 s. The traces are most of it (3.6-4.7 s
+each when the machine is quiet, several times that under load); a step is
+0.1-0.3 s. On a CPU without native bfloat16 only the seed's way is timed:
+6.4 s in all at load 3 (``bench_training.py --no-bf16``), of which the run
+keeps the build and the trace. Before the run trained the traced
+model and the trace step was cut to one, it took 39-46 s at load 8-12, all of
+it extra. XLA compiles for about 30 s, so it is measured only for runs long
+enough to pay that back (:data:`XLA_MIN_RUN_SECONDS`). Thread-pool sizes are not
+among the ways: they are fixed once TensorFlow has started, so a run cannot try
+them on itself.
 """
 from __future__ import annotations
 
@@ -68,10 +86,21 @@ NATIVE_BF16 = {"avx512_bf16", "amx_bf16"}
 def candidate_ways(cpu_flags, long_run=False):
     """The ways worth measuring on this CPU, and why each other one is left out.
 
-    Always the seed's. With native bfloat16, bfloat16 through tf.data; without
-    it, float32 through tf.data (the seed's arithmetic, another input path).
-    XLA only for a long run. Each way measured costs one trace of the
-    training step, so the list is kept short.
+    Always the seed's. With native bfloat16, bfloat16 through tf.data. XLA
+    only for a long run. Float32 through tf.data never: it is the seed's
+    arithmetic, the same convolutions, through another input path, and it was
+    no faster than the seed's arrays: the same step times (0.22-0.24 s at the
+    laptop size), and in real 3-epoch fits, interleaved, a fastest epoch of
+    5.45 and 5.76 s against the seed's 5.33 and 5.63 s in two runs
+    (``benchmarks/bench_input_paths.py``; the pairs' ratios, median 1.01 and
+    0.97, spread 0.5-1.8 with other work), on the bfloat16 machine with bfloat16 left out
+    (``benchmarks/bench_training.py`` shows it faster by the wall clock only
+    because it calls ``fit`` once per 8 steps and the seed's arrays pay a
+    set-up at each call, which a run pays once); an augmenting run, which
+    needs tf.data, takes it with the seed's figures. Each way measured costs one
+    trace of the training step, so the list is kept short; on a CPU without
+    native bfloat16 only the seed's way is timed, which costs its few steps:
+    the run trains the model the measurement traced.
 
     Returns ``(names, left_out)``: a list of :data:`WAYS` keys, the seed's
     first, and ``{name: reason}``.
@@ -79,17 +108,16 @@ def candidate_ways(cpu_flags, long_run=False):
     Examples
     --------
     >>> candidate_ways({"avx2"})[0]
-    ['seed', 'float32']
+    ['seed']
     >>> candidate_ways({"avx512_bf16"}, long_run=True)[0]
     ['seed', 'bfloat16', 'xla']
     """
-    names, left_out = [SEED_WAY], {}
+    names = [SEED_WAY]
+    left_out = {"float32": ("the seed's arithmetic through tf.data: the same convolutions, measured no "
+                            "faster than the seed's arrays (an augmenting run takes it, with the seed's figures)")}
     if NATIVE_BF16 & set(cpu_flags):
         names.append("bfloat16")
-        left_out["float32"] = ("the seed's arithmetic through another input path; with native bfloat16 "
-                               "the trace it costs is spent on bfloat16 instead")
     else:
-        names.append("float32")
         left_out["bfloat16"] = "this CPU has no native bfloat16 (avx512_bf16, amx_bf16): emulated, it is slower"
     if long_run:
         names.append("xla")
@@ -143,15 +171,16 @@ def _step_timer(clock):
     return StepTimer()
 
 
-def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=time.perf_counter):
+def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=time.perf_counter,
+                 traced=None):
     """Time ``steps`` training steps of each way, ``rounds`` times interleaved (lesson 7).
 
-    Each way first runs one untimed epoch of ``steps`` steps: it traces the
-    model's training step for its inputs (XLA: compiles it). Then ``rounds``
-    epochs of each way run in turn (way 1, way 2, ..., way 1, ...), so a
-    machine that slows down slows every way alike; every step is timed from
-    Keras' batch begin to its end (the input pipeline included, the set-up of
-    the epoch not: it happens once per epoch of a real run).
+    Each way first runs one untimed step: it traces the model's training step
+    for its inputs (XLA: compiles it). Then ``rounds`` epochs of each way run
+    in turn (way 1, way 2, ..., way 1, ...), so a machine that slows down
+    slows every way alike; every step is timed from Keras' batch begin to its
+    end (the input pipeline included, the set-up of the epoch not: it happens
+    once per epoch of a real run).
 
     Parameters
     ----------
@@ -161,6 +190,11 @@ def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=
         ``build(policy, jit)`` returns a compiled model of the run's size.
     image_size, batch_size : int
         The run's tile side and batch size.
+    traced : dict, optional
+        Filled with ``{name: model}``: the traced models, so that the run can
+        train the chosen one instead of tracing a new one
+        (:func:`unet_course.train.compiled_unet` gives it the run's own
+        starting weights and a fresh optimizer).
 
     Returns
     -------
@@ -170,12 +204,13 @@ def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=
     """
     timer = _step_timer(clock)
     fit = _fitters(_noise_tiles(steps * batch_size, image_size), batch_size, [timer])
+    trace = _fitters(_noise_tiles(batch_size, image_size, seed=1), batch_size, [])   # one step
     models, figures = {}, {}
     for name in names:
         way = WAYS[name]
         start = clock()
         models[name] = build(way.policy, way.jit)
-        fit[way.inputs](models[name])
+        trace[way.inputs](models[name])
         figures[name] = {"step_seconds": [], "trace_seconds": round(clock() - start, 2)}
     for _ in range(rounds):
         for name in names:
@@ -183,8 +218,10 @@ def measure_ways(names, build, image_size, batch_size, steps=3, rounds=2, clock=
             timer.times.clear()
             fit[way.inputs](models[name])
             figures[name]["step_seconds"] += [round(t, 4) for t in timer.times]
-    for name, f in figures.items():   # the untimed epoch also ran steps: keep only the trace
-        f["trace_seconds"] = round(max(0.0, f["trace_seconds"] - steps * statistics.median(f["step_seconds"])), 2)
+    for name, f in figures.items():   # the untimed step was also a step: keep only the trace
+        f["trace_seconds"] = round(max(0.0, f["trace_seconds"] - statistics.median(f["step_seconds"])), 2)
+    if traced is not None:
+        traced.update(models)
     return figures
 
 
@@ -197,7 +234,8 @@ def select_way(figures, run_steps, margin=MARGIN, numpy_inputs=True):
     spent compiling beyond the cheapest trace. The seed's way is kept unless
     another way's time is lower by more than ``margin`` of the seed's. The
     projection returned, what the run should take, uses the median step. ``numpy_inputs=False`` (a run that augments
-    inside tf.data) leaves the numpy ways out.
+    inside tf.data) leaves the numpy ways out: the seed's becomes float32 through
+    tf.data, with the seed's figures unless float32 has its own.
 
     Returns ``(name, projected_seconds, reason)``.
 
@@ -208,7 +246,9 @@ def select_way(figures, run_steps, margin=MARGIN, numpy_inputs=True):
     >>> select_way(figures, 100)[0]
     'bfloat16'
     """
-    figures = {n: f for n, f in figures.items() if numpy_inputs or WAYS[n].inputs != "numpy"}
+    if not numpy_inputs:     # the seed's arithmetic through tf.data, with the seed's figures if not its own
+        figures = {**({"float32": figures[SEED_WAY]} if SEED_WAY in figures else {}),
+                   **{n: f for n, f in figures.items() if WAYS[n].inputs != "numpy"}}
     if not figures:
         raise ValueError("select_way needs the figures of at least one way")
     cheapest_trace = min(f["trace_seconds"] for f in figures.values())
