@@ -27,6 +27,7 @@ from unet_course.accelerator import TRACED, configure_accelerator
 from unet_course.backend import tf, keras
 from unet_course import recipes
 from unet_course.estimate import AnnounceTime
+from unet_course.tuning import carry_over
 from unet_course.data import Splits, load_data, make_dataset
 from unet_course.losses import get_loss
 from unet_course.metrics import dataset_metrics
@@ -227,27 +228,7 @@ def compiled_unet(prof, loss="bce_dice", learning_rate=None, accel=None, seed=No
                                  schedule=schedule)
     finally:
         keras.config.set_dtype_policy(previous)
-    return model if traced is None else _carry_over(model, traced)
-
-
-def _carry_over(fresh, traced):
-    """``traced`` holding ``fresh``'s state: its weights, its dropout seeds and a fresh optimizer.
-
-    So a run that trains the measurement's traced model trains exactly as it
-    would have trained ``fresh``. A model of another structure is not touched:
-    ``fresh`` is returned.
-    """
-    def layout(model):
-        return (tuple(model.input_shape), [type(layer).__name__ for layer in model.layers],
-                [tuple(v.shape) for v in model.variables])
-
-    if layout(fresh) != layout(traced) or fresh.dtype_policy.name != traced.dtype_policy.name:
-        return fresh
-    fresh.optimizer.build(fresh.trainable_variables)
-    for target, value in zip(traced.variables + traced.optimizer.variables,
-                             fresh.variables + fresh.optimizer.variables):
-        target.assign(value)
-    return traced
+    return model if traced is None else carry_over(model, traced)
 
 
 def _steps(tiles, batch_size):
@@ -369,7 +350,8 @@ def train_unet(prof, run_dir, data=None, loss=None, resume=False, augment=False,
     keras.utils.set_random_seed(prof.seed)        # before the measurement traces: seeding traces again
     accel = run_accelerator(prof, per_epoch * max_epochs, precision, xla, augment, retune)
     traced = accel.pop(TRACED, None)
-    if rec.batch_norm or recipes.recipe_schedule(rec, 1e-3, 1) or loss != "bce_dice" or learning_rate not in (None, 1e-3):
+    seeds_model = not rec.batch_norm and rec.schedule == "seed"
+    if not seeds_model or loss != "bce_dice" or learning_rate not in (None, 1e-3):
         traced = None                             # not the model the measurement traced
     run_dir.mkdir(parents=True, exist_ok=True)
     metadata = {

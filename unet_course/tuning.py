@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Way", "WAYS", "SEED_WAY", "candidate_ways", "measure_ways", "select_way",
-           "machine_key", "cache_path", "read_cache", "write_cache", "cached_measurement", "remember"]
+           "carry_over", "machine_key", "cache_path", "read_cache", "write_cache", "cached_measurement", "remember"]
 
 CACHE_ENV = "UNET_COURSE_CACHE_DIR"
 CACHE_FILE = "accelerator.json"
@@ -348,3 +348,24 @@ def remember(key, entry, path=None):
     entries = read_cache(path, say=lambda _: None)
     entries[key] = entry
     return write_cache(entries, path)
+
+
+def carry_over(fresh, traced):
+    """``traced`` holding ``fresh``'s state: its weights, dropout seeds and a fresh optimizer.
+
+    The first run of a size on a machine trains the model its measurement
+    traced (lesson 7), and with this it trains exactly as it would have
+    trained ``fresh``. A model of another structure is not touched:
+    ``fresh`` is returned.
+    """
+    def layout(model):
+        return (tuple(model.input_shape), [type(layer).__name__ for layer in model.layers],
+                [tuple(v.shape) for v in model.variables])
+
+    if layout(fresh) != layout(traced) or fresh.dtype_policy.name != traced.dtype_policy.name:
+        return fresh
+    fresh.optimizer.build(fresh.trainable_variables)
+    for target, value in zip(traced.variables + traced.optimizer.variables,
+                             fresh.variables + fresh.optimizer.variables):
+        target.assign(value)
+    return traced
